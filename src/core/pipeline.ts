@@ -1,0 +1,111 @@
+import { isObservable, type Observable } from 'rxjs';
+import { InvalidHandlerResultError } from '../errors/InvalidHandlerResultError.js';
+import { openStream, type SourceOwner } from '../streaming/openStream.js';
+import type { BridgeOptions } from '../streaming/toAsyncIterator.js';
+import type { Behavior, BehaviorRegistration } from './Behavior.js';
+import type { HandlerRegistration } from './Handler.js';
+import type { Context } from './HandlerContext.js';
+
+/** Runs a message through its behaviors and handler; returns the raw result. @internal */
+export type Invoke = (message: unknown, context: Context) => unknown;
+
+type Handle = (message: unknown, next: (message?: unknown) => unknown, context: Context) => unknown;
+
+/** The handler's `handle`, resolved once when its instance is shared. */
+function handlerCall(registration: HandlerRegistration): Invoke {
+  if (registration.shared) {
+    const instance = registration.resolve() as { handle: Invoke };
+    return (message, context) => instance.handle(message, context);
+  }
+  return (message, context) => (registration.resolve() as { handle: Invoke }).handle(message, context);
+}
+
+function behaviorGetter(registration: BehaviorRegistration): () => Behavior {
+  if (!registration.shared) return registration.resolve;
+  const instance = registration.resolve();
+  return () => instance;
+}
+
+/**
+ * Builds the chain once per message type: behavior 0 is outermost. `wrapNext` turns the inner
+ * step's raw result into what `next()` hands a behavior (a promise for requests and
+ * notifications, an AsyncIterable for streams).
+ */
+function compose(innermost: Invoke, behaviors: readonly BehaviorRegistration[], wrapNext: (step: Invoke, message: unknown, context: Context) => unknown): Invoke {
+  let step = innermost;
+  for (let i = behaviors.length - 1; i >= 0; i--) {
+    const get = behaviorGetter(behaviors[i]!);
+    const inner = step;
+    step = (message, context) =>
+      (get().handle as Handle)(
+        message,
+        (replacement) => wrapNext(inner, replacement === undefined ? message : replacement, context),
+        context,
+      );
+  }
+  return step;
+}
+
+/**
+ * Turns a request handler's raw result into a promise without wrapping a promise that is one
+ * already: the fast path for Promise and value handlers.
+ * @internal
+ */
+export function settle(raw: unknown, owner: SourceOwner, signal: AbortSignal): Promise<unknown> {
+  if (raw instanceof Promise) return raw;
+  if (isObservable(raw)) return lastValue(raw, owner, signal);
+  return Promise.resolve(raw);
+}
+
+function settleStep(step: Invoke, message: unknown, context: Context, owner: SourceOwner): Promise<unknown> {
+  try {
+    return settle(step(message, context), owner, context.signal);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** The pipeline of one request type. @internal */
+export function requestPipeline(handler: HandlerRegistration, behaviors: readonly BehaviorRegistration[], owner: SourceOwner): Invoke {
+  return compose(handlerCall(handler), behaviors, (step, message, context) => settleStep(step, message, context, owner));
+}
+
+/** The pipeline of one notification handler. @internal */
+export function notificationPipeline(handler: HandlerRegistration, behaviors: readonly BehaviorRegistration[], owner: SourceOwner): Invoke {
+  return compose(handlerCall(handler), behaviors, (step, message, context) => settleStep(step, message, context, owner));
+}
+
+/** The pipeline of one stream request type; each behavior's `next()` is a lazy AsyncIterable. @internal */
+export function streamPipeline(handler: HandlerRegistration, behaviors: readonly BehaviorRegistration[], owner: SourceOwner, bridge: BridgeOptions): Invoke {
+  return compose(handlerCall(handler), behaviors, (step, message, context) => ({
+    [Symbol.asyncIterator]: () => openStream(step(message, context), owner, bridge),
+  }));
+}
+
+/** The last value of an Observable answer; unsubscribes when the signal aborts. */
+function lastValue(source: Observable<unknown>, owner: SourceOwner, signal: AbortSignal): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let hasValue = false;
+    let last: unknown;
+    const onAbort = (): void => {
+      subscription.unsubscribe();
+      reject(signal.reason);
+    };
+    const subscription = source.subscribe({
+      next: (value) => {
+        hasValue = true;
+        last = value;
+      },
+      error: (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+      complete: () => {
+        signal.removeEventListener('abort', onAbort);
+        if (hasValue) resolve(last);
+        else reject(new InvalidHandlerResultError(owner.handlerName, owner.messageName, 'returned an Observable that completed without a value; a request handler must answer with exactly one result.'));
+      },
+    });
+    if (!subscription.closed) signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

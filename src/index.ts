@@ -1,0 +1,69 @@
+/**
+ * fs-mediator: a reactive mediator for Node.js. Requests, streams and notifications dispatched
+ * to typed handlers through pipeline behaviors, consumed as Promises, AsyncIterables or
+ * Observables.
+ * @packageDocumentation
+ */
+
+// Messages
+export { Query } from './core/Query.js';
+export { Command } from './core/Command.js';
+export { StreamRequest } from './core/StreamRequest.js';
+export { Notification } from './core/Notification.js';
+export { MessageName, messageNameOf } from './core/MessageName.js';
+export type {
+  ItemOf,
+  MaybePromise,
+  Message,
+  MessageClass,
+  NotificationMessage,
+  RequestMessage,
+  RequestResult,
+  ResultOf,
+  StreamMessage,
+  StreamSource,
+} from './core/types.js';
+
+// Handlers
+export { handler } from './core/Handler.js';
+export type {
+  HandlerFor,
+  HandlerFunction,
+  HandlerOptions,
+  HandlerRegistration,
+  NotificationHandler,
+  RequestHandler,
+  StreamHandler,
+} from './core/Handler.js';
+export { Handles, handledMessagesOf } from './core/Handles.js';
+export type { CallOptions, HandlerContext } from './core/HandlerContext.js';
+
+// Behaviors
+export { notificationBehavior, requestBehavior, streamBehavior } from './core/Behavior.js';
+export type {
+  Behavior,
+  BehaviorOptions,
+  BehaviorRegistration,
+  NotificationBehavior,
+  RequestBehavior,
+  StreamBehavior,
+} from './core/Behavior.js';
+export { interceptRequest } from './core/interceptRequest.js';
+export type { RequestInterceptor } from './core/interceptRequest.js';
+
+// The mediator
+export { Mediator } from './core/Mediator.js';
+export type { BackgroundErrorInfo, MediatorOptions, PublishOptions, StreamOptions } from './core/Mediator.js';
+export type { PublishStrategy } from './core/publishToHandlers.js';
+export { createMediator } from './core/createMediator.js';
+
+// Errors
+export { HandlerNotFoundError, isHandlerNotFoundError } from './errors/HandlerNotFoundError.js';
+export type { MessageKind } from './errors/HandlerNotFoundError.js';
+export { DuplicateHandlerError, isDuplicateHandlerError } from './errors/DuplicateHandlerError.js';
+export { DuplicateMessageNameError, isDuplicateMessageNameError } from './errors/DuplicateMessageNameError.js';
+export { InvalidHandlerResultError, isInvalidHandlerResultError } from './errors/InvalidHandlerResultError.js';
+export { NotificationHandlersError, isNotificationHandlersError } from './errors/NotificationHandlersError.js';
+export type { NotificationHandlerFailure } from './errors/NotificationHandlersError.js';
+export { BufferOverflowError, isBufferOverflowError } from './errors/BufferOverflowError.js';
+export { isAbortError } from './errors/isAbortError.js';

@@ -1,0 +1,111 @@
+import type { Observable, Subscription } from 'rxjs';
+import { BufferOverflowError } from '../errors/BufferOverflowError.js';
+import { RingBuffer } from './RingBuffer.js';
+
+/**
+ * Reads an Observable with `for await`. An Observable cannot be paused, so items that arrive
+ * while the consumer is busy wait in a bounded ring buffer; when it is full the stream fails with
+ * a {@link BufferOverflowError} after the buffered items are delivered (never an unbounded queue,
+ * never a silent drop). Subscribes on the first `next()`; `return()` unsubscribes at once and
+ * frees the buffer, even while a `next()` is pending.
+ * @internal
+ */
+export class ObservableIterator<T> implements AsyncIterator<T> {
+  readonly #source: Observable<T>;
+  readonly #buffer: RingBuffer<T>;
+  #subscription: Subscription | undefined;
+  #waiter: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
+  #state: 'idle' | 'open' | 'completed' | 'failed' | 'closed' = 'idle';
+  #error: unknown;
+
+  constructor(source: Observable<T>, capacity: number) {
+    this.#source = source;
+    this.#buffer = new RingBuffer(capacity);
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.#state === 'idle') this.#subscribe();
+    if (this.#buffer.size > 0) return Promise.resolve({ value: this.#buffer.shift(), done: false });
+    if (this.#state === 'failed') {
+      this.#state = 'closed';
+      return Promise.reject(this.#error);
+    }
+    if (this.#state !== 'open') return Promise.resolve({ value: undefined, done: true });
+    if (this.#waiter !== undefined) {
+      return Promise.reject(new Error('next() called again before the previous next() settled.'));
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.#close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  #subscribe(): void {
+    this.#state = 'open';
+    // A synchronous source may emit, complete or fail inside subscribe(): the handlers below
+    // cope, and the subscription is torn down afterwards if it finished meanwhile.
+    const subscription = this.#source.subscribe({
+      next: (value) => this.#push(value),
+      error: (error: unknown) => this.#fail(error),
+      complete: () => this.#complete(),
+    });
+    if (this.#state === 'open') this.#subscription = subscription;
+    else subscription.unsubscribe();
+  }
+
+  #push(value: T): void {
+    if (this.#state !== 'open') return;
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#waiter = undefined;
+      waiter.resolve({ value, done: false });
+    } else if (this.#buffer.isFull) {
+      this.#fail(new BufferOverflowError(this.#buffer.capacity));
+      this.#unsubscribe();
+    } else {
+      this.#buffer.push(value);
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (this.#state !== 'open') return;
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#waiter = undefined;
+      this.#state = 'closed';
+      waiter.reject(error);
+    } else {
+      this.#state = 'failed';
+      this.#error = error;
+    }
+  }
+
+  #complete(): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'completed';
+    this.#subscription = undefined;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.resolve({ value: undefined, done: true });
+  }
+
+  #close(): void {
+    this.#state = 'closed';
+    this.#buffer.clear();
+    this.#error = undefined;
+    this.#unsubscribe();
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.resolve({ value: undefined, done: true });
+  }
+
+  #unsubscribe(): void {
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    subscription?.unsubscribe();
+  }
+}

@@ -1,0 +1,61 @@
+import { InvalidHandlerResultError } from '../errors/InvalidHandlerResultError.js';
+import { isPromiseLike, toAsyncIterator, type BridgeOptions } from './toAsyncIterator.js';
+
+const DONE: IteratorResult<never> = Object.freeze({ value: undefined, done: true }) as IteratorResult<never>;
+
+/** Who produced a stream source, for the error when it is unusable. @internal */
+export interface SourceOwner {
+  readonly handlerName: string;
+  readonly messageName: string;
+}
+
+/**
+ * Opens what a stream handler or behavior returned as an AsyncIterator, awaiting a promise of a
+ * source first. Anything that is not a stream source fails with an
+ * {@link InvalidHandlerResultError} naming its owner.
+ * @internal
+ */
+export function openStream<T>(raw: unknown, owner: SourceOwner, bridge: BridgeOptions): AsyncIterator<T> {
+  if (isPromiseLike(raw)) return new PendingSourceIterator<T>(raw, owner, bridge);
+  const iterator = toAsyncIterator<T>(raw, bridge);
+  if (iterator === undefined) throw invalidSource(raw, owner);
+  return iterator;
+}
+
+function invalidSource(raw: unknown, owner: SourceOwner): InvalidHandlerResultError {
+  const got = raw === null ? 'null' : raw === undefined ? 'undefined' : `a ${typeof raw} that is not iterable`;
+  return new InvalidHandlerResultError(
+    owner.handlerName,
+    owner.messageName,
+    `returned ${got}; a stream handler must return an Observable, an AsyncIterable, an Iterable or a promise of one.`,
+  );
+}
+
+/** An iterator over a source that is still being produced by a promise. */
+class PendingSourceIterator<T> implements AsyncIterator<T> {
+  #iterator: AsyncIterator<T> | undefined;
+  #ready: Promise<AsyncIterator<T>>;
+  #closed = false;
+
+  constructor(raw: PromiseLike<unknown>, owner: SourceOwner, bridge: BridgeOptions) {
+    this.#ready = Promise.resolve(raw).then((source) => openStream<T>(source, owner, bridge));
+    this.#ready.catch(() => undefined); // surfaced by next(); a closed iterator ignores it
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.#iterator !== undefined) return this.#iterator.next();
+    return this.#ready.then((iterator) => {
+      if (this.#closed) return DONE;
+      this.#iterator = iterator;
+      return iterator.next();
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.#closed = true;
+    if (this.#iterator !== undefined) return this.#iterator.return?.() ?? Promise.resolve(DONE);
+    // Not opened yet: close the source as soon as it exists, without waiting for it here.
+    this.#ready.then((iterator) => iterator.return?.()).catch(() => undefined);
+    return Promise.resolve(DONE);
+  }
+}
