@@ -53,7 +53,12 @@ export type { RequestInterceptor } from './core/interceptRequest.js';
 
 // The mediator
 export { Mediator } from './core/Mediator.js';
-export type { BackgroundErrorInfo, MediatorOptions, PublishOptions, StreamOptions } from './core/Mediator.js';
+export type {
+  BackgroundErrorInfo,
+  MediatorOptions,
+  PublishOptions,
+  StreamOptions,
+} from './core/Mediator.js';
 export type { PublishStrategy } from './core/publishToHandlers.js';
 export { createMediator } from './core/createMediator.js';
 
@@ -61,9 +66,18 @@ export { createMediator } from './core/createMediator.js';
 export { HandlerNotFoundError, isHandlerNotFoundError } from './errors/HandlerNotFoundError.js';
 export type { MessageKind } from './errors/HandlerNotFoundError.js';
 export { DuplicateHandlerError, isDuplicateHandlerError } from './errors/DuplicateHandlerError.js';
-export { DuplicateMessageNameError, isDuplicateMessageNameError } from './errors/DuplicateMessageNameError.js';
-export { InvalidHandlerResultError, isInvalidHandlerResultError } from './errors/InvalidHandlerResultError.js';
-export { NotificationHandlersError, isNotificationHandlersError } from './errors/NotificationHandlersError.js';
+export {
+  DuplicateMessageNameError,
+  isDuplicateMessageNameError,
+} from './errors/DuplicateMessageNameError.js';
+export {
+  InvalidHandlerResultError,
+  isInvalidHandlerResultError,
+} from './errors/InvalidHandlerResultError.js';
+export {
+  NotificationHandlersError,
+  isNotificationHandlersError,
+} from './errors/NotificationHandlersError.js';
 export type { NotificationHandlerFailure } from './errors/NotificationHandlersError.js';
 export { BufferOverflowError, isBufferOverflowError } from './errors/BufferOverflowError.js';
 export { isAbortError } from './errors/isAbortError.js';

@@ -70,7 +70,11 @@ export interface StreamBehavior<M extends StreamMessage<any> = StreamMessage<any
  * ```
  */
 export interface NotificationBehavior<N extends NotificationMessage = NotificationMessage> {
-  handle(notification: N, next: (notification?: N) => Promise<void>, context: HandlerContext): MaybePromise<void>;
+  handle(
+    notification: N,
+    next: (notification?: N) => Promise<void>,
+    context: HandlerContext,
+  ): MaybePromise<void>;
 }
 
 /** Any behavior. */
@@ -149,26 +153,47 @@ export function notificationBehavior<N extends NotificationMessage = Notificatio
   return register('notification', behavior, options);
 }
 
-function register(kind: MessageKind, behavior: unknown, options: BehaviorOptions<unknown> = {}): BehaviorRegistration {
+function register(
+  kind: MessageKind,
+  behavior: unknown,
+  options: BehaviorOptions<unknown> = {},
+): BehaviorRegistration {
   let instance: Behavior;
   let name: string;
   if (typeof behavior === 'function') {
     instance = { handle: behavior } as Behavior;
     name = behavior.name || `${kind} behavior`;
-  } else if (typeof behavior === 'object' && behavior !== null && typeof (behavior as Behavior).handle === 'function') {
+  } else if (
+    typeof behavior === 'object' &&
+    behavior !== null &&
+    typeof (behavior as Behavior).handle === 'function'
+  ) {
     instance = behavior as Behavior;
     name = behavior.constructor?.name || `${kind} behavior`;
   } else {
-    throw new TypeError(`A ${kind} behavior must be a function or an object with a handle() method, got ${describeValue(behavior)}.`);
+    throw new TypeError(
+      `A ${kind} behavior must be a function or an object with a handle() method, got ${describeValue(behavior)}.`,
+    );
   }
-  return { kind, for: checkScope(kind, options.for), name: options.name ?? name, resolve: () => instance, shared: true };
+  return {
+    kind,
+    for: checkScope(kind, options.for),
+    name: options.name ?? name,
+    resolve: () => instance,
+    shared: true,
+  };
 }
 
 /** Validates a behavior's `for` list against its kind. @internal */
-export function checkScope(kind: MessageKind, scope: readonly unknown[] | undefined): readonly MessageClass[] | undefined {
+export function checkScope(
+  kind: MessageKind,
+  scope: readonly unknown[] | undefined,
+): readonly MessageClass[] | undefined {
   if (scope === undefined) return undefined;
   if (!Array.isArray(scope) || scope.length === 0) {
-    throw new TypeError(`Option 'for' must be a non-empty array of message classes, got ${describeValue(scope)}.`);
+    throw new TypeError(
+      `Option 'for' must be a non-empty array of message classes, got ${describeValue(scope)}.`,
+    );
   }
   for (const message of scope) {
     const actual = kindOf(message);

@@ -139,12 +139,18 @@ export function handler<M extends Message>(
       `handler(${messageNameOf(message)}, …) needs a function or an object with a handle() method, got ${describeValue(implementation)}.`,
     );
   }
-  return { message, name: options.name ?? name, resolve: () => instance, shared: true, identity: implementation };
+  // A class instance is identified by its class ("a class registered twice is an error");
+  // a function or a plain object by itself.
+  const identity =
+    typeof implementation === 'object' && implementation.constructor !== Object
+      ? implementation.constructor
+      : implementation;
+  return { message, name: options.name ?? name, resolve: () => instance, shared: true, identity };
 }
 
 /** @internal */
 export function describeValue(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null || value === undefined) return String(value);
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
   return `${typeof value} ${String(value)}`;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { BridgeOptions } from '../streaming/toAsyncIterator.js';
 
 /**
  * What every handler and behavior receives beside the message.
@@ -41,22 +42,35 @@ export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
  */
 export class Context implements HandlerContext {
   #correlationId: string | undefined;
+  /** A notification handler's context defers to the publish call's, so one id is shared lazily. */
+  readonly #parent: Context | undefined;
 
   constructor(
     readonly messageName: string,
     readonly signal: AbortSignal,
     correlationId: string | undefined,
     readonly handlerName?: string,
+    /** How a stream call buffers push sources, for every level of its pipeline. */
+    readonly bridge?: BridgeOptions,
+    parent?: Context,
   ) {
     this.#correlationId = correlationId;
+    this.#parent = parent;
   }
 
   get correlationId(): string {
-    return (this.#correlationId ??= randomUUID());
+    return (this.#correlationId ??= this.#parent?.correlationId ?? randomUUID());
   }
 
   /** The same call seen from one notification handler. */
   forHandler(handlerName: string): Context {
-    return new Context(this.messageName, this.signal, this.correlationId, handlerName);
+    return new Context(
+      this.messageName,
+      this.signal,
+      this.#correlationId,
+      handlerName,
+      undefined,
+      this,
+    );
   }
 }

@@ -31,7 +31,10 @@ export function Handles<M extends Message>(
   }
   return (target) => {
     const previous = handledMessagesOf(target);
-    Object.defineProperty(target, HANDLES, { value: [...previous, ...messages], configurable: true });
+    Object.defineProperty(target, HANDLES, {
+      value: [...previous, ...messages],
+      configurable: true,
+    });
   };
 }
 

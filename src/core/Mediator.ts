@@ -1,20 +1,47 @@
-import { Observable } from 'rxjs';
+import { isObservable, Observable, type Subscription } from 'rxjs';
 import { HandlerNotFoundError, type MessageKind } from '../errors/HandlerNotFoundError.js';
 import { DuplicateHandlerError } from '../errors/DuplicateHandlerError.js';
 import { DuplicateMessageNameError } from '../errors/DuplicateMessageNameError.js';
-import { checkFunction, checkInteger, checkOneOf, checkSignal, show } from '../errors/validate.js';
+import {
+  checkFunction,
+  checkInteger,
+  checkObject,
+  checkOneOf,
+  checkOptionalString,
+  checkSignal,
+  show,
+} from '../errors/validate.js';
 import { openStream, type SourceOwner } from '../streaming/openStream.js';
+import { isPromiseLike } from '../streaming/toAsyncIterator.js';
 import { toObservable } from '../streaming/toObservable.js';
 import type { BridgeOptions } from '../streaming/toAsyncIterator.js';
-import type { BehaviorRegistration } from './Behavior.js';
+import { checkScope, type BehaviorRegistration } from './Behavior.js';
 import { describeValue, type HandlerRegistration } from './Handler.js';
 import { Context, NEVER_ABORTED, type CallOptions } from './HandlerContext.js';
 import { handledMessagesOf } from './Handles.js';
 import { kindOf, messageNameOf } from './MessageName.js';
-import { notificationPipeline, requestPipeline, settle, streamPipeline, type Invoke } from './pipeline.js';
-import { publishToHandlers, PUBLISH_STRATEGIES, type PublishStrategy, type NotificationRoute } from './publishToHandlers.js';
+import {
+  notificationPipeline,
+  requestPipeline,
+  settle,
+  streamPipeline,
+  type Pipeline,
+} from './pipeline.js';
+import {
+  publishToHandlers,
+  PUBLISH_STRATEGIES,
+  type PublishStrategy,
+  type NotificationRoute,
+} from './publishToHandlers.js';
 import { StreamIterator } from './StreamIterator.js';
-import type { ItemOf, MessageClass, NotificationMessage, RequestMessage, ResultOf, StreamMessage } from './types.js';
+import type {
+  ItemOf,
+  MessageClass,
+  NotificationMessage,
+  RequestMessage,
+  ResultOf,
+  StreamMessage,
+} from './types.js';
 
 /** Options of `createStream()` and `createStream$()`. */
 export interface StreamOptions extends CallOptions {
@@ -71,8 +98,8 @@ export interface MediatorOptions {
   readonly onError?: (error: unknown, info: BackgroundErrorInfo) => void;
 }
 
-interface Route {
-  readonly invoke: Invoke;
+interface Route extends Pipeline {
+  /** The handler, for registration errors; `outer` (from Pipeline) names the outermost step. */
   readonly owner: SourceOwner;
 }
 
@@ -104,13 +131,31 @@ export class Mediator {
       throw new TypeError(`Mediator options must be an object, got ${show(options)}.`);
     }
     checkFunction('onError', options.onError);
+    checkObject('publish', options.publish);
+    checkObject('streams', options.streams);
     this.#onError = options.onError ?? reportToProcess;
-    this.#strategy = checkOneOf('publish.strategy', options.publish?.strategy ?? 'sequential', PUBLISH_STRATEGIES);
-    this.#concurrency = checkInteger('publish.concurrency', options.publish?.concurrency ?? Infinity, 1, true);
+    this.#strategy = checkOneOf(
+      'publish.strategy',
+      options.publish?.strategy ?? 'sequential',
+      PUBLISH_STRATEGIES,
+    );
+    this.#concurrency = checkInteger(
+      'publish.concurrency',
+      options.publish?.concurrency ?? Infinity,
+      1,
+      true,
+    );
     this.#bridge = {
-      bufferCapacity: checkInteger('streams.bufferCapacity', options.streams?.bufferCapacity ?? DEFAULT_BUFFER_CAPACITY, 1),
+      bufferCapacity: checkInteger(
+        'streams.bufferCapacity',
+        options.streams?.bufferCapacity ?? DEFAULT_BUFFER_CAPACITY,
+        1,
+      ),
     };
-    this.#build([...(options.handlers ?? [])].flatMap(toRegistrations), [...(options.behaviors ?? [])]);
+    this.#build(
+      listOf('handlers', options.handlers).flatMap(toRegistrations),
+      listOf('behaviors', options.behaviors).map(checkBehavior),
+    );
   }
 
   /**
@@ -124,24 +169,26 @@ export class Mediator {
    * ```
    */
   send<M extends RequestMessage<any>>(request: M, options?: CallOptions): Promise<ResultOf<M>> {
-    const route = this.#requests.get((request as { constructor?: unknown } | null | undefined)?.constructor);
+    const route = this.#requests.get(
+      (request as { constructor?: unknown } | null | undefined)?.constructor,
+    );
     if (route === undefined) return Promise.reject(this.#unroutable(request, 'request', 'send'));
     let signal: AbortSignal | undefined;
     let correlationId: string | undefined;
-    if (options !== undefined) {
+    if (options != null) {
       try {
         signal = checkSignal(options.signal);
+        correlationId = checkOptionalString('correlationId', options.correlationId);
       } catch (error) {
         return Promise.reject(error);
       }
       if (signal?.aborted) return Promise.reject(signal.reason);
-      correlationId = options.correlationId;
     }
     const context = new Context(route.owner.messageName, signal ?? NEVER_ABORTED, correlationId);
     let answer: Promise<unknown>;
     try {
       const raw = route.invoke(request, context);
-      answer = raw instanceof Promise ? raw : settle(raw, route.owner, context.signal);
+      answer = raw instanceof Promise ? raw : settle(raw, route.outer, context.signal);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -162,20 +209,24 @@ export class Mediator {
     return new Observable<ResultOf<M>>((subscriber) => {
       const controller = new AbortController();
       const unlink = link(options?.signal, controller);
+      // Once the handler has answered, finalization must not abort its signal (as if cancelled).
+      let settled = false;
       this.send(request, { correlationId: options?.correlationId, signal: controller.signal }).then(
         (value) => {
+          settled = true;
           unlink();
           subscriber.next(value);
           subscriber.complete();
         },
         (error: unknown) => {
+          settled = true;
           unlink();
           subscriber.error(error);
         },
       );
       return () => {
         unlink();
-        controller.abort();
+        if (!settled) controller.abort();
       };
     });
   }
@@ -192,15 +243,18 @@ export class Mediator {
    * }
    * ```
    */
-  createStream<M extends StreamMessage<any>>(request: M, options?: StreamOptions): AsyncIterable<ItemOf<M>> {
+  createStream<M extends StreamMessage<any>>(
+    request: M,
+    options?: StreamOptions,
+  ): AsyncIterable<ItemOf<M>> {
     const route = this.#streamRoute(request);
     const call = {
       invoke: route.invoke,
-      owner: route.owner,
+      owner: route.outer,
       bridge: this.#bridgeFor(options),
       message: request,
       signal: checkSignal(options?.signal),
-      correlationId: options?.correlationId,
+      correlationId: checkOptionalString('correlationId', options?.correlationId),
     };
     return { [Symbol.asyncIterator]: () => new StreamIterator<ItemOf<M>>(call) };
   }
@@ -215,40 +269,54 @@ export class Mediator {
    * mediator.createStream$(new ExportOrders()).pipe(take(10)).subscribe(console.log);
    * ```
    */
-  createStream$<M extends StreamMessage<any>>(request: M, options?: StreamOptions): Observable<ItemOf<M>> {
+  createStream$<M extends StreamMessage<any>>(
+    request: M,
+    options?: StreamOptions,
+  ): Observable<ItemOf<M>> {
     const route = this.#streamRoute(request);
     const bridge = this.#bridgeFor(options);
     const signal = checkSignal(options?.signal);
+    const correlationId = checkOptionalString('correlationId', options?.correlationId);
     return new Observable<ItemOf<M>>((subscriber) => {
       if (signal?.aborted) return subscriber.error(signal.reason);
       const controller = new AbortController();
       let finished = false;
+      let inner: Subscription | undefined;
       const unlink = link(signal, controller, (reason) => subscriber.error(reason));
-      const context = new Context(route.owner.messageName, controller.signal, options?.correlationId);
-      let raw: unknown;
-      try {
-        raw = route.invoke(request, context);
-      } catch (error) {
+      const fail = (error: unknown): void => {
+        finished = true;
         unlink();
-        return subscriber.error(error);
+        subscriber.error(error);
+      };
+      // An Observable, even one a promise resolves to, passes straight through (no buffer);
+      // any other source is pulled one item at a time.
+      const connect = (source: unknown): void => {
+        if (subscriber.closed) return;
+        const items = isObservable(source)
+          ? (source as Observable<ItemOf<M>>)
+          : toObservable<ItemOf<M>>(() => openStream(source, route.outer, bridge));
+        inner = items.subscribe({
+          next: (value) => subscriber.next(value),
+          error: fail,
+          complete: () => {
+            finished = true;
+            unlink();
+            subscriber.complete();
+          },
+        });
+      };
+      try {
+        const raw = route.invoke(
+          request,
+          new Context(route.owner.messageName, controller.signal, correlationId, undefined, bridge),
+        );
+        if (isPromiseLike(raw)) Promise.resolve(raw).then(connect, fail);
+        else connect(raw);
+      } catch (error) {
+        fail(error);
       }
-      const source =
-        raw instanceof Observable ? (raw as Observable<ItemOf<M>>) : toObservable<ItemOf<M>>(() => openStream(raw, route.owner, bridge));
-      const subscription = source.subscribe({
-        next: (value) => subscriber.next(value),
-        error: (error: unknown) => {
-          finished = true;
-          unlink();
-          subscriber.error(error);
-        },
-        complete: () => {
-          finished = true;
-          unlink();
-          subscriber.complete();
-        },
-      });
       return () => {
-        subscription.unsubscribe();
+        inner?.unsubscribe();
         unlink();
         if (!finished) controller.abort();
       };
@@ -265,32 +333,58 @@ export class Mediator {
    * ```
    */
   publish<N extends NotificationMessage>(notification: N, options?: PublishOptions): Promise<void> {
-    const route = this.#notifications.get((notification as { constructor?: unknown } | null | undefined)?.constructor);
+    const route = this.#notifications.get(
+      (notification as { constructor?: unknown } | null | undefined)?.constructor,
+    );
     let strategy = this.#strategy;
     let concurrency = this.#concurrency;
     let signal: AbortSignal | undefined;
+    let correlationId: string | undefined;
     try {
-      if (route === undefined && kindOf((notification as { constructor?: unknown } | null | undefined)?.constructor) !== 'notification') {
+      if (
+        route === undefined &&
+        kindOf((notification as { constructor?: unknown } | null | undefined)?.constructor) !==
+          'notification'
+      ) {
         throw this.#unroutable(notification, 'notification', 'publish');
       }
       if (options !== undefined) {
-        if (options.strategy !== undefined) strategy = checkOneOf('strategy', options.strategy, PUBLISH_STRATEGIES);
-        if (options.concurrency !== undefined) concurrency = checkInteger('concurrency', options.concurrency, 1, true);
+        if (options.strategy !== undefined)
+          strategy = checkOneOf('strategy', options.strategy, PUBLISH_STRATEGIES);
+        if (options.concurrency !== undefined)
+          concurrency = checkInteger('concurrency', options.concurrency, 1, true);
         signal = checkSignal(options.signal);
+        correlationId = checkOptionalString('correlationId', options.correlationId);
         if (signal?.aborted) throw signal.reason;
       }
     } catch (error) {
       return Promise.reject(error);
     }
     if (route === undefined) return Promise.resolve();
-    const context = new Context(route.messageName, signal ?? NEVER_ABORTED, options?.correlationId);
+    const context = new Context(route.messageName, signal ?? NEVER_ABORTED, correlationId);
     const onExtraFailure = (error: unknown): void =>
-      this.#report(error, { messageName: route.messageName, correlationId: context.correlationId, reason: 'additionalFailure' });
-    const done = publishToHandlers(route, notification, context, strategy, concurrency, onExtraFailure);
+      this.#report(error, {
+        messageName: route.messageName,
+        correlationId: context.correlationId,
+        reason: 'additionalFailure',
+      });
+    const done = publishToHandlers(
+      route,
+      notification,
+      context,
+      strategy,
+      concurrency,
+      onExtraFailure,
+    );
     if (options?.fireAndForget === true) {
-      done.catch((error: unknown) =>
-        this.#report(error, { messageName: route.messageName, correlationId: context.correlationId, reason: 'fireAndForget' }),
-      );
+      done.catch((error: unknown) => {
+        if (signal?.aborted && error === signal.reason) return; // the caller's own abort is no failure
+        this.#report(error, {
+          messageName: route.messageName,
+          correlationId: context.correlationId,
+          reason: 'fireAndForget',
+        });
+      });
       return Promise.resolve();
     }
     return signal === undefined ? done : raceAbort(done, signal);
@@ -305,23 +399,29 @@ export class Mediator {
    * mediator.publish$(new OrderPlaced('42')).subscribe({ complete: () => console.log('delivered') });
    * ```
    */
-  publish$<N extends NotificationMessage>(notification: N, options?: Omit<PublishOptions, 'fireAndForget'>): Observable<never> {
+  publish$<N extends NotificationMessage>(
+    notification: N,
+    options?: Omit<PublishOptions, 'fireAndForget'>,
+  ): Observable<never> {
     return new Observable<never>((subscriber) => {
       const controller = new AbortController();
       const unlink = link(options?.signal, controller);
+      let settled = false; // once the handlers have finished, finalization must not abort them
       this.publish(notification, { ...options, signal: controller.signal }).then(
         () => {
+          settled = true;
           unlink();
           subscriber.complete();
         },
         (error: unknown) => {
+          settled = true;
           unlink();
           subscriber.error(error);
         },
       );
       return () => {
         unlink();
-        controller.abort();
+        if (!settled) controller.abort();
       };
     });
   }
@@ -335,7 +435,9 @@ export class Mediator {
   }
 
   #streamRoute(request: unknown): Route {
-    const route = this.#streams.get((request as { constructor?: unknown } | null | undefined)?.constructor);
+    const route = this.#streams.get(
+      (request as { constructor?: unknown } | null | undefined)?.constructor,
+    );
     if (route === undefined) throw this.#unroutable(request, 'stream', 'createStream');
     return route;
   }
@@ -349,19 +451,35 @@ export class Mediator {
   #unroutable(value: unknown, kind: MessageKind, verb: string): Error {
     const messageClass = (value as { constructor?: unknown } | null | undefined)?.constructor;
     const actual = kindOf(messageClass);
-    const expected = { request: 'a Query or Command', stream: 'a StreamRequest', notification: 'a Notification' }[kind];
+    const expected = {
+      request: 'a Query or Command',
+      stream: 'a StreamRequest',
+      notification: 'a Notification',
+    }[kind];
     if (actual === undefined || typeof value !== 'object') {
       return new TypeError(`${verb}() needs ${expected} instance, got ${describeValue(value)}.`);
     }
-    const name = messageNameOf(messageClass as MessageClass);
+    let name: string;
+    try {
+      name = messageNameOf(messageClass as MessageClass);
+    } catch (error) {
+      return error as Error; // an anonymous class: returned, so send() rejects rather than throws
+    }
     if (actual !== kind) {
-      const right = { request: 'send()', stream: 'createStream()', notification: 'publish()' }[actual];
-      return new TypeError(`${verb}() cannot dispatch '${name}': it is a ${actual} message; use ${right}.`);
+      const right = { request: 'send()', stream: 'createStream()', notification: 'publish()' }[
+        actual
+      ];
+      return new TypeError(
+        `${verb}() cannot dispatch '${name}': it is a ${actual} message; use ${right}.`,
+      );
     }
     return new HandlerNotFoundError(name, kind);
   }
 
-  #build(handlers: readonly HandlerRegistration[], behaviors: readonly BehaviorRegistration[]): void {
+  #build(
+    handlers: readonly HandlerRegistration[],
+    behaviors: readonly BehaviorRegistration[],
+  ): void {
     const names = new Map<string, unknown>();
     const nameOf = (messageClass: MessageClass): string => {
       const name = messageNameOf(messageClass);
@@ -371,7 +489,9 @@ export class Mediator {
       return name;
     };
     const behaviorsFor = (kind: MessageKind, messageClass: MessageClass): BehaviorRegistration[] =>
-      behaviors.filter((b) => b.kind === kind && (b.for === undefined || b.for.includes(messageClass)));
+      behaviors.filter(
+        (b) => b.kind === kind && (b.for === undefined || b.for.includes(messageClass)),
+      );
     for (const behavior of behaviors) behavior.for?.forEach(nameOf);
 
     const byNotification = new Map<MessageClass, HandlerRegistration[]>();
@@ -385,25 +505,37 @@ export class Mediator {
         if (list.some((r) => r.identity === registration.identity)) {
           throw new DuplicateHandlerError(messageName, registration.name, registration.name);
         }
-        const clashes = list.filter((r) => r.name === registration.name || r.name.startsWith(`${registration.name} #`)).length;
-        list.push(clashes === 0 ? registration : { ...registration, name: `${registration.name} #${clashes + 1}` });
+        const clashes = list.filter(
+          (r) => r.name === registration.name || r.name.startsWith(`${registration.name} #`),
+        ).length;
+        list.push(
+          clashes === 0
+            ? registration
+            : { ...registration, name: `${registration.name} #${clashes + 1}` },
+        );
         byNotification.set(message, list);
         continue;
       }
       const routes = kind === 'request' ? this.#requests : this.#streams;
       const existing = routes.get(message);
-      if (existing !== undefined) throw new DuplicateHandlerError(messageName, existing.owner.handlerName, registration.name);
+      if (existing !== undefined)
+        throw new DuplicateHandlerError(messageName, existing.owner.handlerName, registration.name);
       const scoped = behaviorsFor(kind!, message);
-      const invoke =
-        kind === 'request' ? requestPipeline(registration, scoped, owner) : streamPipeline(registration, scoped, owner, this.#bridge);
-      routes.set(message, { invoke, owner });
+      const pipeline =
+        kind === 'request'
+          ? requestPipeline(registration, scoped, owner)
+          : streamPipeline(registration, scoped, owner, this.#bridge);
+      routes.set(message, { ...pipeline, owner });
     }
     for (const [message, list] of byNotification) {
       const messageName = messageNameOf(message);
       const scoped = behaviorsFor('notification', message);
       this.#notifications.set(message, {
         messageName,
-        handlers: list.map((r) => ({ name: r.name, invoke: notificationPipeline(r, scoped, { handlerName: r.name, messageName }) })),
+        handlers: list.map((r) => ({
+          name: r.name,
+          invoke: notificationPipeline(r, scoped, { handlerName: r.name, messageName }).invoke,
+        })),
       });
     }
   }
@@ -420,12 +552,53 @@ function toRegistrations(entry: HandlerRegistration | object): HandlerRegistrati
   }
   const instance = entry as HandlerRegistration['resolve'] extends () => infer H ? H : never;
   const name = (entry as object).constructor.name;
-  return messages.map((message) => ({ message, name, resolve: () => instance, shared: true, identity: entry }));
+  // Identity is the class: registering two instances of one handler class is a duplicate.
+  return messages.map((message) => ({
+    message,
+    name,
+    resolve: () => instance,
+    shared: true,
+    identity: (entry as object).constructor,
+  }));
+}
+
+/** The entries of an iterable option, or a TypeError naming the option. */
+function listOf<T>(option: string, value: Iterable<T> | undefined): T[] {
+  if (value === undefined) return [];
+  if (typeof (value as { [Symbol.iterator]?: unknown } | null)?.[Symbol.iterator] !== 'function') {
+    throw new TypeError(
+      `Option '${option}' must be an iterable (e.g. an array), got ${show(value)}.`,
+    );
+  }
+  return [...value];
+}
+
+/** Refuses a bare behavior (not wrapped by requestBehavior() & co.), which would otherwise be silently ignored. */
+function checkBehavior(entry: BehaviorRegistration): BehaviorRegistration {
+  const r = entry as Partial<BehaviorRegistration> | null;
+  if (
+    typeof r !== 'object' ||
+    r === null ||
+    !['request', 'stream', 'notification'].includes(r.kind as string) ||
+    typeof r.resolve !== 'function'
+  ) {
+    throw new TypeError(
+      `Each entry of 'behaviors' must come from requestBehavior(), streamBehavior(), notificationBehavior() or interceptRequest(), got ${describeValue(entry)}.`,
+    );
+  }
+  checkScope(entry.kind, entry.for);
+  return entry;
 }
 
 function isRegistration(entry: unknown): entry is HandlerRegistration {
   const r = entry as HandlerRegistration;
-  return typeof r === 'object' && r !== null && typeof r.resolve === 'function' && typeof r.message === 'function' && typeof r.name === 'string';
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.resolve === 'function' &&
+    typeof r.message === 'function' &&
+    typeof r.name === 'string'
+  );
 }
 
 /** Rejects with the signal's reason as soon as it aborts; unlinks when `promise` settles. */
@@ -447,7 +620,11 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /** Aborts `controller` when `signal` does; returns the unlink function. */
-function link(signal: AbortSignal | undefined, controller: AbortController, onAbort?: (reason: unknown) => void): () => void {
+function link(
+  signal: AbortSignal | undefined,
+  controller: AbortController,
+  onAbort?: (reason: unknown) => void,
+): () => void {
   checkSignal(signal);
   if (signal === undefined) return noop;
   const listener = (): void => {

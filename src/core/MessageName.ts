@@ -15,7 +15,9 @@ import type { MessageKind } from '../errors/HandlerNotFoundError.js';
  * class GetOrder extends Query<Order> { static readonly messageName = 'orders.get'; }
  * ```
  */
-export function MessageName(name: string): <C extends abstract new (...args: never[]) => unknown>(target: C) => void {
+export function MessageName(
+  name: string,
+): <C extends abstract new (...args: never[]) => unknown>(target: C) => void {
   if (typeof name !== 'string' || name.trim() === '') {
     throw new TypeError(`@MessageName needs a non-empty string, got ${JSON.stringify(name)}.`);
   }
@@ -34,14 +36,19 @@ export function MessageName(name: string): <C extends abstract new (...args: nev
  * ```
  */
 export function messageNameOf(messageClass: abstract new (...args: never[]) => unknown): string {
-  if (Object.hasOwn(messageClass, NAME)) return (messageClass as unknown as Record<symbol, string>)[NAME]!;
+  if (Object.hasOwn(messageClass, NAME))
+    return (messageClass as unknown as Record<symbol, string>)[NAME]!;
   if (Object.hasOwn(messageClass, 'messageName')) {
     const value = (messageClass as unknown as { messageName: unknown }).messageName;
     if (typeof value === 'string' && value.trim() !== '') return value;
-    throw new TypeError(`Static 'messageName' of class ${messageClass.name} must be a non-empty string.`);
+    throw new TypeError(
+      `Static 'messageName' of class ${messageClass.name} must be a non-empty string.`,
+    );
   }
   if (messageClass.name) return messageClass.name;
-  throw new TypeError('An anonymous message class needs a name: use @MessageName(…) or a static messageName.');
+  throw new TypeError(
+    'An anonymous message class needs a name: use @MessageName(…) or a static messageName.',
+  );
 }
 
 /** Which verb dispatches instances of `messageClass`, or undefined if it is not a message. @internal */

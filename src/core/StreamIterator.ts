@@ -3,7 +3,10 @@ import type { BridgeOptions } from '../streaming/toAsyncIterator.js';
 import { Context } from './HandlerContext.js';
 import type { Invoke } from './pipeline.js';
 
-const DONE: IteratorResult<never> = Object.freeze({ value: undefined, done: true }) as IteratorResult<never>;
+const DONE: IteratorResult<never> = Object.freeze({
+  value: undefined,
+  done: true,
+}) as IteratorResult<never>;
 
 /** @internal What one `createStream()` iteration needs. */
 export interface StreamCall {
@@ -32,7 +35,7 @@ export class StreamIterator<T> implements AsyncIterator<T> {
   #source: AsyncIterator<T> | undefined;
   #failure: unknown;
   #linked: (() => void) | undefined;
-  #pending: ((error: unknown) => void) | undefined;
+  #pending: { resolve(result: IteratorResult<T>): void; reject(error: unknown): void } | undefined;
 
   constructor(call: StreamCall) {
     this.#call = call;
@@ -59,9 +62,18 @@ export class StreamIterator<T> implements AsyncIterator<T> {
 
   return(): Promise<IteratorResult<T>> {
     const source = this.#source;
+    const pending = this.#pending;
+    this.#pending = undefined;
     this.#finish('done');
     if (source === undefined) return Promise.resolve(DONE);
     this.#controller.abort();
+    if (pending !== undefined) {
+      // A read is in flight: a generator would queue return() behind it, and a handler that
+      // ignores its signal could hold it forever. Settle the read, close in the background.
+      pending.resolve(DONE);
+      source.return?.()?.catch(() => undefined);
+      return Promise.resolve(DONE);
+    }
     const closing = source.return?.();
     return closing === undefined ? Promise.resolve(DONE) : closing.then(() => DONE);
   }
@@ -76,7 +88,13 @@ export class StreamIterator<T> implements AsyncIterator<T> {
       this.#linked = onAbort;
     }
     try {
-      const context = new Context(owner.messageName, this.#controller.signal, correlationId);
+      const context = new Context(
+        owner.messageName,
+        this.#controller.signal,
+        correlationId,
+        undefined,
+        bridge,
+      );
       this.#source = openStream<T>(invoke(message, context), owner, bridge);
     } catch (error) {
       this.#controller.abort();
@@ -88,16 +106,17 @@ export class StreamIterator<T> implements AsyncIterator<T> {
   #guardedNext(): Promise<IteratorResult<T>> {
     const source = this.#source!;
     return new Promise<IteratorResult<T>>((resolve, reject) => {
-      this.#pending = reject;
+      const pending = { resolve, reject };
+      this.#pending = pending;
       source.next().then(
         (result) => {
-          if (this.#pending !== reject) return; // aborted meanwhile: already rejected
+          if (this.#pending !== pending) return; // aborted or returned meanwhile: already settled
           this.#pending = undefined;
           if (result.done) this.#finish('done');
           resolve(result);
         },
         (error: unknown) => {
-          if (this.#pending !== reject) return;
+          if (this.#pending !== pending) return;
           this.#pending = undefined;
           this.#finish('done');
           reject(error);
@@ -113,7 +132,7 @@ export class StreamIterator<T> implements AsyncIterator<T> {
     this.#pending = undefined;
     if (pending !== undefined) {
       this.#finish('done');
-      pending(reason);
+      pending.reject(reason);
     } else {
       this.#fail(reason);
     }

@@ -1,5 +1,5 @@
-import type { BehaviorRegistration } from './Behavior.js';
-import { requestBehavior } from './Behavior.js';
+import { checkScope, requestBehavior, type BehaviorRegistration } from './Behavior.js';
+import { messageNameOf } from './MessageName.js';
 import type { HandlerContext } from './HandlerContext.js';
 import type { MaybePromise, MessageClass, RequestMessage, ResultOf } from './types.js';
 
@@ -32,16 +32,20 @@ export function interceptRequest<M extends RequestMessage<any>>(
   message: MessageClass<M>,
   interceptor: RequestInterceptor<M>,
 ): BehaviorRegistration {
+  checkScope('request', [message]);
   const { before, after } = interceptor;
-  if (before !== undefined && typeof before !== 'function') throw new TypeError("Interceptor 'before' must be a function.");
-  if (after !== undefined && typeof after !== 'function') throw new TypeError("Interceptor 'after' must be a function.");
+  if (before !== undefined && typeof before !== 'function')
+    throw new TypeError("Interceptor 'before' must be a function.");
+  if (after !== undefined && typeof after !== 'function')
+    throw new TypeError("Interceptor 'after' must be a function.");
   return requestBehavior<M>(
     async (request, next, context) => {
-      const replacement = before === undefined ? undefined : await before.call(interceptor, request, context);
+      const replacement =
+        before === undefined ? undefined : await before.call(interceptor, request, context);
       const effective = replacement ?? request;
       const response = await next(effective);
       return after === undefined ? response : after.call(interceptor, response, effective, context);
     },
-    { for: [message], name: `${message.name} interceptor` },
+    { for: [message], name: `${messageNameOf(message)} interceptor` },
   );
 }

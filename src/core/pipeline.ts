@@ -4,7 +4,7 @@ import { openStream, type SourceOwner } from '../streaming/openStream.js';
 import type { BridgeOptions } from '../streaming/toAsyncIterator.js';
 import type { Behavior, BehaviorRegistration } from './Behavior.js';
 import type { HandlerRegistration } from './Handler.js';
-import type { Context } from './HandlerContext.js';
+import { NEVER_ABORTED, type Context } from './HandlerContext.js';
 
 /** Runs a message through its behaviors and handler; returns the raw result. @internal */
 export type Invoke = (message: unknown, context: Context) => unknown;
@@ -17,7 +17,8 @@ function handlerCall(registration: HandlerRegistration): Invoke {
     const instance = registration.resolve() as { handle: Invoke };
     return (message, context) => instance.handle(message, context);
   }
-  return (message, context) => (registration.resolve() as { handle: Invoke }).handle(message, context);
+  return (message, context) =>
+    (registration.resolve() as { handle: Invoke }).handle(message, context);
 }
 
 function behaviorGetter(registration: BehaviorRegistration): () => Behavior {
@@ -26,24 +27,42 @@ function behaviorGetter(registration: BehaviorRegistration): () => Behavior {
   return () => instance;
 }
 
+/** A composed pipeline, and who produces its outermost result (for errors about that result). */
+export interface Pipeline {
+  readonly invoke: Invoke;
+  readonly outer: SourceOwner;
+}
+
+type WrapNext = (step: Invoke, message: unknown, context: Context, owner: SourceOwner) => unknown;
+
 /**
  * Builds the chain once per message type: behavior 0 is outermost. `wrapNext` turns the inner
  * step's raw result into what `next()` hands a behavior (a promise for requests and
- * notifications, an AsyncIterable for streams).
+ * notifications, an AsyncIterable for streams); `owner` names that inner step in errors.
  */
-function compose(innermost: Invoke, behaviors: readonly BehaviorRegistration[], wrapNext: (step: Invoke, message: unknown, context: Context) => unknown): Invoke {
-  let step = innermost;
+function compose(
+  handler: HandlerRegistration,
+  behaviors: readonly BehaviorRegistration[],
+  owner: SourceOwner,
+  wrapNext: WrapNext,
+): Pipeline {
+  let invoke = handlerCall(handler);
+  let outer = owner;
   for (let i = behaviors.length - 1; i >= 0; i--) {
-    const get = behaviorGetter(behaviors[i]!);
-    const inner = step;
-    step = (message, context) =>
+    const behavior = behaviors[i]!;
+    const get = behaviorGetter(behavior);
+    const inner = invoke;
+    const innerOwner = outer;
+    invoke = (message, context) =>
       (get().handle as Handle)(
         message,
-        (replacement) => wrapNext(inner, replacement === undefined ? message : replacement, context),
+        (replacement) =>
+          wrapNext(inner, replacement === undefined ? message : replacement, context, innerOwner),
         context,
       );
+    outer = { handlerName: behavior.name, messageName: owner.messageName };
   }
-  return step;
+  return { invoke, outer };
 }
 
 /**
@@ -57,7 +76,12 @@ export function settle(raw: unknown, owner: SourceOwner, signal: AbortSignal): P
   return Promise.resolve(raw);
 }
 
-function settleStep(step: Invoke, message: unknown, context: Context, owner: SourceOwner): Promise<unknown> {
+function settleStep(
+  step: Invoke,
+  message: unknown,
+  context: Context,
+  owner: SourceOwner,
+): Promise<unknown> {
   try {
     return settle(step(message, context), owner, context.signal);
   } catch (error) {
@@ -66,24 +90,61 @@ function settleStep(step: Invoke, message: unknown, context: Context, owner: Sou
 }
 
 /** The pipeline of one request type. @internal */
-export function requestPipeline(handler: HandlerRegistration, behaviors: readonly BehaviorRegistration[], owner: SourceOwner): Invoke {
-  return compose(handlerCall(handler), behaviors, (step, message, context) => settleStep(step, message, context, owner));
+export function requestPipeline(
+  handler: HandlerRegistration,
+  behaviors: readonly BehaviorRegistration[],
+  owner: SourceOwner,
+): Pipeline {
+  return compose(handler, behaviors, owner, settleStep);
 }
 
 /** The pipeline of one notification handler. @internal */
-export function notificationPipeline(handler: HandlerRegistration, behaviors: readonly BehaviorRegistration[], owner: SourceOwner): Invoke {
-  return compose(handlerCall(handler), behaviors, (step, message, context) => settleStep(step, message, context, owner));
+export function notificationPipeline(
+  handler: HandlerRegistration,
+  behaviors: readonly BehaviorRegistration[],
+  owner: SourceOwner,
+): Pipeline {
+  return compose(handler, behaviors, owner, settleStep);
 }
 
-/** The pipeline of one stream request type; each behavior's `next()` is a lazy AsyncIterable. @internal */
-export function streamPipeline(handler: HandlerRegistration, behaviors: readonly BehaviorRegistration[], owner: SourceOwner, bridge: BridgeOptions): Invoke {
-  return compose(handlerCall(handler), behaviors, (step, message, context) => ({
-    [Symbol.asyncIterator]: () => openStream(step(message, context), owner, bridge),
+/**
+ * The pipeline of one stream request type; each behavior's `next()` is a lazy AsyncIterable,
+ * buffered as the call's own options say (`context.bridge`), else as the mediator's defaults.
+ * @internal
+ */
+export function streamPipeline(
+  handler: HandlerRegistration,
+  behaviors: readonly BehaviorRegistration[],
+  owner: SourceOwner,
+  defaults: BridgeOptions,
+): Pipeline {
+  return compose(handler, behaviors, owner, (step, message, context, stepOwner) => ({
+    [Symbol.asyncIterator]: () =>
+      openStream(step(message, context), stepOwner, context.bridge ?? defaults),
   }));
 }
 
 /** The last value of an Observable answer; unsubscribes when the signal aborts. */
-function lastValue(source: Observable<unknown>, owner: SourceOwner, signal: AbortSignal): Promise<unknown> {
+function lastValue(
+  source: Observable<unknown>,
+  owner: SourceOwner,
+  signal: AbortSignal,
+): Promise<unknown> {
+  // Nobody can abort: the lean path, as lean as RxJS's own lastValueFrom.
+  if (signal === NEVER_ABORTED) {
+    return new Promise((resolve, reject) => {
+      let hasValue = false;
+      let last: unknown;
+      source.subscribe({
+        next: (value) => {
+          hasValue = true;
+          last = value;
+        },
+        error: reject,
+        complete: () => (hasValue ? resolve(last) : reject(emptyAnswer(owner))),
+      });
+    });
+  }
   return new Promise((resolve, reject) => {
     let hasValue = false;
     let last: unknown;
@@ -103,9 +164,18 @@ function lastValue(source: Observable<unknown>, owner: SourceOwner, signal: Abor
       complete: () => {
         signal.removeEventListener('abort', onAbort);
         if (hasValue) resolve(last);
-        else reject(new InvalidHandlerResultError(owner.handlerName, owner.messageName, 'returned an Observable that completed without a value; a request handler must answer with exactly one result.'));
+        else reject(emptyAnswer(owner));
       },
     });
+    // `of(x)` has completed inside subscribe(): nothing left to abort.
     if (!subscription.closed) signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+function emptyAnswer(owner: SourceOwner): InvalidHandlerResultError {
+  return new InvalidHandlerResultError(
+    owner.handlerName,
+    owner.messageName,
+    'returned an Observable that completed without a value; a request handler must answer with exactly one result.',
+  );
 }

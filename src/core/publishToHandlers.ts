@@ -1,4 +1,7 @@
-import { NotificationHandlersError, type NotificationHandlerFailure } from '../errors/NotificationHandlersError.js';
+import {
+  NotificationHandlersError,
+  type NotificationHandlerFailure,
+} from '../errors/NotificationHandlersError.js';
 import type { Context } from './HandlerContext.js';
 import type { Invoke } from './pipeline.js';
 
@@ -6,7 +9,11 @@ import type { Invoke } from './pipeline.js';
 export type PublishStrategy = 'sequential' | 'parallel' | 'allSettled';
 
 /** @internal */
-export const PUBLISH_STRATEGIES: readonly PublishStrategy[] = ['sequential', 'parallel', 'allSettled'];
+export const PUBLISH_STRATEGIES: readonly PublishStrategy[] = [
+  'sequential',
+  'parallel',
+  'allSettled',
+];
 
 /** @internal The handlers of one notification class, each with its behaviors composed. */
 export interface NotificationRoute {
@@ -39,9 +46,16 @@ export function publishToHandlers(
   });
 }
 
-async function runSequentially(route: NotificationRoute, notification: unknown, context: Context): Promise<void> {
-  for (const handler of route.handlers) {
-    context.signal.throwIfAborted();
+async function runSequentially(
+  route: NotificationRoute,
+  notification: unknown,
+  context: Context,
+): Promise<void> {
+  const { handlers } = route;
+  const { signal } = context;
+  for (let i = 0; i < handlers.length; i++) {
+    if (signal.aborted) throw signal.reason;
+    const handler = handlers[i]!;
     await handler.invoke(notification, context.forHandler(handler.name));
   }
 }

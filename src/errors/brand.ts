@@ -10,5 +10,7 @@ export function brand(name: string): symbol {
 
 /** @internal */
 export function hasBrand(value: unknown, key: symbol): boolean {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[key] === true;
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[key] === true
+  );
 }

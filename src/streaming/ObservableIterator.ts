@@ -1,4 +1,4 @@
-import type { Observable, Subscription } from 'rxjs';
+import { Observable, type Subscription } from 'rxjs';
 import { BufferOverflowError } from '../errors/BufferOverflowError.js';
 import { RingBuffer } from './RingBuffer.js';
 
@@ -46,15 +46,17 @@ export class ObservableIterator<T> implements AsyncIterator<T> {
 
   #subscribe(): void {
     this.#state = 'open';
-    // A synchronous source may emit, complete or fail inside subscribe(): the handlers below
-    // cope, and the subscription is torn down afterwards if it finished meanwhile.
-    const subscription = this.#source.subscribe({
+    // A synchronous source may emit, complete or fail inside subscribe(). The source is given a
+    // subscriber held from the start, so an overflow during that first burst unsubscribes it at
+    // once (a synchronous source stops when it sees `closed`) instead of letting it run on.
+    new Observable<T>((subscriber) => {
+      this.#subscription = subscriber;
+      this.#source.subscribe(subscriber);
+    }).subscribe({
       next: (value) => this.#push(value),
       error: (error: unknown) => this.#fail(error),
       complete: () => this.#complete(),
     });
-    if (this.#state === 'open') this.#subscription = subscription;
-    else subscription.unsubscribe();
   }
 
   #push(value: T): void {

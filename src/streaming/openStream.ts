@@ -1,7 +1,10 @@
 import { InvalidHandlerResultError } from '../errors/InvalidHandlerResultError.js';
 import { isPromiseLike, toAsyncIterator, type BridgeOptions } from './toAsyncIterator.js';
 
-const DONE: IteratorResult<never> = Object.freeze({ value: undefined, done: true }) as IteratorResult<never>;
+const DONE: IteratorResult<never> = Object.freeze({
+  value: undefined,
+  done: true,
+}) as IteratorResult<never>;
 
 /** Who produced a stream source, for the error when it is unusable. @internal */
 export interface SourceOwner {
@@ -15,7 +18,11 @@ export interface SourceOwner {
  * {@link InvalidHandlerResultError} naming its owner.
  * @internal
  */
-export function openStream<T>(raw: unknown, owner: SourceOwner, bridge: BridgeOptions): AsyncIterator<T> {
+export function openStream<T>(
+  raw: unknown,
+  owner: SourceOwner,
+  bridge: BridgeOptions,
+): AsyncIterator<T> {
   if (isPromiseLike(raw)) return new PendingSourceIterator<T>(raw, owner, bridge);
   const iterator = toAsyncIterator<T>(raw, bridge);
   if (iterator === undefined) throw invalidSource(raw, owner);
@@ -23,7 +30,13 @@ export function openStream<T>(raw: unknown, owner: SourceOwner, bridge: BridgeOp
 }
 
 function invalidSource(raw: unknown, owner: SourceOwner): InvalidHandlerResultError {
-  const got = raw === null ? 'null' : raw === undefined ? 'undefined' : `a ${typeof raw} that is not iterable`;
+  const type = typeof raw;
+  const got =
+    raw === null
+      ? 'null'
+      : raw === undefined
+        ? 'undefined'
+        : `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} that is not a stream source`;
   return new InvalidHandlerResultError(
     owner.handlerName,
     owner.messageName,
@@ -44,11 +57,20 @@ class PendingSourceIterator<T> implements AsyncIterator<T> {
 
   next(): Promise<IteratorResult<T>> {
     if (this.#iterator !== undefined) return this.#iterator.next();
-    return this.#ready.then((iterator) => {
-      if (this.#closed) return DONE;
-      this.#iterator = iterator;
-      return iterator.next();
-    });
+    if (this.#closed) return Promise.resolve(DONE);
+    return this.#ready.then(
+      (iterator) => {
+        if (this.#closed) return DONE;
+        this.#iterator = iterator;
+        return iterator.next();
+      },
+      (error: unknown) => {
+        // Report a source that failed to open once, like any other source error; then done.
+        if (this.#closed) return DONE;
+        this.#closed = true;
+        throw error;
+      },
+    );
   }
 
   return(): Promise<IteratorResult<T>> {

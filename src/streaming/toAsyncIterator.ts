@@ -13,7 +13,10 @@ export interface BridgeOptions {
  * the bounded bridge; a sync Iterable is adapted.
  * @internal
  */
-export function toAsyncIterator<T>(source: unknown, options: BridgeOptions): AsyncIterator<T> | undefined {
+export function toAsyncIterator<T>(
+  source: unknown,
+  options: BridgeOptions,
+): AsyncIterator<T> | undefined {
   if (typeof source !== 'object' || source === null) {
     return undefined;
   }

@@ -19,12 +19,12 @@ export function toObservable<T>(open: () => AsyncIterator<T>): Observable<T> {
             subscriber.complete();
           } else {
             subscriber.next(result.value);
-            pull();
+            if (!subscriber.closed) pull(); // e.g. take(n) unsubscribed inside next(): pull no more
           }
         },
         (error: unknown) => {
           finished = true;
-          subscriber.error(error);
+          if (!subscriber.closed) subscriber.error(error);
         },
       );
     };
