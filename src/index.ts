@@ -61,6 +61,13 @@ export type {
 } from './core/Mediator.js';
 export type { PublishStrategy } from './core/publishToHandlers.js';
 export { createMediator } from './core/createMediator.js';
+export { MediatorStream } from './core/MediatorStream.js';
+
+// Streaming
+export { pullable } from './streaming/pullable.js';
+export type { OverflowStrategy } from './streaming/OverflowStrategy.js';
+export type { StreamPipelineOptions } from './streaming/StreamPipelineOptions.js';
+export type { StageContext, StreamOperator } from './streaming/StreamOperator.js';
 
 // Errors
 export { HandlerNotFoundError, isHandlerNotFoundError } from './errors/HandlerNotFoundError.js';

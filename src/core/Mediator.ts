@@ -14,7 +14,6 @@ import {
 import { openStream, type SourceOwner } from '../streaming/openStream.js';
 import { isPromiseLike } from '../streaming/toAsyncIterator.js';
 import { toObservable } from '../streaming/toObservable.js';
-import type { BridgeOptions } from '../streaming/toAsyncIterator.js';
 import { checkScope, type BehaviorRegistration } from './Behavior.js';
 import { describeValue, type HandlerRegistration } from './Handler.js';
 import { Context, NEVER_ABORTED, type CallOptions } from './HandlerContext.js';
@@ -34,6 +33,13 @@ import {
   type NotificationRoute,
 } from './publishToHandlers.js';
 import { StreamIterator } from './StreamIterator.js';
+import { MediatorStream } from './MediatorStream.js';
+import {
+  DEFAULT_PIPELINE,
+  resolvePipelineOptions,
+  type ResolvedPipelineOptions,
+  type StreamPipelineOptions,
+} from '../streaming/StreamPipelineOptions.js';
 import type {
   ItemOf,
   MessageClass,
@@ -43,14 +49,11 @@ import type {
   StreamMessage,
 } from './types.js';
 
-/** Options of `createStream()` and `createStream$()`. */
-export interface StreamOptions extends CallOptions {
-  /**
-   * Items an Observable (push) source may get ahead of a `for await` consumer before the stream
-   * fails with `BufferOverflowError`. Default: the mediator's `streams.bufferCapacity` (1000).
-   */
-  readonly bufferCapacity?: number;
-}
+/**
+ * Options of `createStream()` and `createStream$()`: the call's signal and correlation id, and
+ * pipeline settings that override the mediator's `streams` defaults for this call.
+ */
+export interface StreamOptions extends CallOptions, StreamPipelineOptions {}
 
 /** Options of `publish()`. */
 export interface PublishOptions extends CallOptions {
@@ -89,8 +92,8 @@ export interface MediatorOptions {
   readonly behaviors?: Iterable<BehaviorRegistration>;
   /** Defaults for `publish()`. */
   readonly publish?: { readonly strategy?: PublishStrategy; readonly concurrency?: number };
-  /** Defaults for streams. */
-  readonly streams?: { readonly bufferCapacity?: number };
+  /** Defaults of the streaming pipeline; each call may override them. */
+  readonly streams?: StreamPipelineOptions;
   /**
    * Receives failures no caller can see (fire-and-forget publishes, extra failures under
    * `'parallel'`). Default: `process.emitWarning`, so nothing is swallowed.
@@ -102,8 +105,6 @@ interface Route extends Pipeline {
   /** The handler, for registration errors; `outer` (from Pipeline) names the outermost step. */
   readonly owner: SourceOwner;
 }
-
-const DEFAULT_BUFFER_CAPACITY = 1000;
 
 /**
  * Dispatches messages to their handlers through pipeline behaviors. Every verb has a Promise or
@@ -121,7 +122,7 @@ export class Mediator {
   readonly #requests = new Map<unknown, Route>();
   readonly #streams = new Map<unknown, Route>();
   readonly #notifications = new Map<unknown, NotificationRoute>();
-  readonly #bridge: BridgeOptions;
+  readonly #pipeline: ResolvedPipelineOptions;
   readonly #strategy: PublishStrategy;
   readonly #concurrency: number;
   readonly #onError: (error: unknown, info: BackgroundErrorInfo) => void;
@@ -145,13 +146,7 @@ export class Mediator {
       1,
       true,
     );
-    this.#bridge = {
-      bufferCapacity: checkInteger(
-        'streams.bufferCapacity',
-        options.streams?.bufferCapacity ?? DEFAULT_BUFFER_CAPACITY,
-        1,
-      ),
-    };
+    this.#pipeline = resolvePipelineOptions(DEFAULT_PIPELINE, options.streams, 'streams.');
     this.#build(
       listOf('handlers', options.handlers).flatMap(toRegistrations),
       listOf('behaviors', options.behaviors).map(checkBehavior),
@@ -246,17 +241,21 @@ export class Mediator {
   createStream<M extends StreamMessage<any>>(
     request: M,
     options?: StreamOptions,
-  ): AsyncIterable<ItemOf<M>> {
+  ): MediatorStream<ItemOf<M>> {
     const route = this.#streamRoute(request);
+    const pipeline = this.#pipelineFor(options);
     const call = {
       invoke: route.invoke,
       owner: route.outer,
-      bridge: this.#bridgeFor(options),
+      bridge: pipeline,
       message: request,
       signal: checkSignal(options?.signal),
       correlationId: checkOptionalString('correlationId', options?.correlationId),
     };
-    return { [Symbol.asyncIterator]: () => new StreamIterator<ItemOf<M>>(call) };
+    return new MediatorStream<ItemOf<M>>(() => new StreamIterator<ItemOf<M>>(call), {
+      signal: call.signal,
+      options: pipeline,
+    });
   }
 
   /**
@@ -274,7 +273,7 @@ export class Mediator {
     options?: StreamOptions,
   ): Observable<ItemOf<M>> {
     const route = this.#streamRoute(request);
-    const bridge = this.#bridgeFor(options);
+    const bridge = this.#pipelineFor(options);
     const signal = checkSignal(options?.signal);
     const correlationId = checkOptionalString('correlationId', options?.correlationId);
     return new Observable<ItemOf<M>>((subscriber) => {
@@ -442,9 +441,8 @@ export class Mediator {
     return route;
   }
 
-  #bridgeFor(options: StreamOptions | undefined): BridgeOptions {
-    if (options?.bufferCapacity === undefined) return this.#bridge;
-    return { bufferCapacity: checkInteger('bufferCapacity', options.bufferCapacity, 1) };
+  #pipelineFor(options: StreamOptions | undefined): ResolvedPipelineOptions {
+    return resolvePipelineOptions(this.#pipeline, options ?? undefined);
   }
 
   /** Why a value could not be routed: not a message, the wrong verb, or no handler. */
@@ -524,7 +522,7 @@ export class Mediator {
       const pipeline =
         kind === 'request'
           ? requestPipeline(registration, scoped, owner)
-          : streamPipeline(registration, scoped, owner, this.#bridge);
+          : streamPipeline(registration, scoped, owner, this.#pipeline);
       routes.set(message, { ...pipeline, owner });
     }
     for (const [message, list] of byNotification) {

@@ -1,31 +1,49 @@
 import { Observable, type Subscription } from 'rxjs';
 import { BufferOverflowError } from '../errors/BufferOverflowError.js';
-import { RingBuffer } from './RingBuffer.js';
+import { OverflowBuffer } from './OverflowBuffer.js';
+import type { OverflowStrategy } from './OverflowStrategy.js';
+import { subscribeThroughValve, Valve } from './Valve.js';
 
 /**
  * Reads an Observable with `for await`. An Observable cannot be paused, so items that arrive
- * while the consumer is busy wait in a bounded ring buffer; when it is full the stream fails with
- * a {@link BufferOverflowError} after the buffered items are delivered (never an unbounded queue,
- * never a silent drop). Subscribes on the first `next()`; `return()` unsubscribes at once and
- * frees the buffer, even while a `next()` is pending.
+ * while the consumer is busy wait in a bounded buffer. When it is full, the overflow strategy
+ * decides: under `'error'` the stream fails with a {@link BufferOverflowError} after the buffered
+ * items are delivered; the lossy strategies drop (and count) as they say. Never an unbounded
+ * queue. Subscribes on the first `next()`; `return()` unsubscribes at once and frees the buffer,
+ * even while a `next()` is pending.
  * @internal
  */
 export class ObservableIterator<T> implements AsyncIterator<T> {
   readonly #source: Observable<T>;
-  readonly #buffer: RingBuffer<T>;
+  readonly #buffer: OverflowBuffer<T>;
   #subscription: Subscription | undefined;
   #waiter: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
   #state: 'idle' | 'open' | 'completed' | 'failed' | 'closed' = 'idle';
   #error: unknown;
+  /** Lets a pull source upstream read one item ahead of the consumer, no more. */
+  readonly #valve = new Valve(() => this.#buffer.size === 0);
 
-  constructor(source: Observable<T>, capacity: number) {
+  constructor(
+    source: Observable<T>,
+    capacity: number,
+    overflow: Exclude<OverflowStrategy, 'block'> = 'error',
+  ) {
     this.#source = source;
-    this.#buffer = new RingBuffer(capacity);
+    this.#buffer = new OverflowBuffer(capacity, overflow);
+  }
+
+  /** Items dropped so far by a lossy overflow strategy. */
+  get dropped(): number {
+    return this.#buffer.dropped;
   }
 
   next(): Promise<IteratorResult<T>> {
     if (this.#state === 'idle') this.#subscribe();
-    if (this.#buffer.size > 0) return Promise.resolve({ value: this.#buffer.shift(), done: false });
+    if (this.#buffer.size > 0) {
+      const value = this.#buffer.shift();
+      this.#valve.notify();
+      return Promise.resolve({ value, done: false });
+    }
     if (this.#state === 'failed') {
       this.#state = 'closed';
       return Promise.reject(this.#error);
@@ -51,7 +69,7 @@ export class ObservableIterator<T> implements AsyncIterator<T> {
     // once (a synchronous source stops when it sees `closed`) instead of letting it run on.
     new Observable<T>((subscriber) => {
       this.#subscription = subscriber;
-      this.#source.subscribe(subscriber);
+      subscribeThroughValve(this.#valve, () => this.#source.subscribe(subscriber));
     }).subscribe({
       next: (value) => this.#push(value),
       error: (error: unknown) => this.#fail(error),
@@ -65,11 +83,9 @@ export class ObservableIterator<T> implements AsyncIterator<T> {
     if (waiter !== undefined) {
       this.#waiter = undefined;
       waiter.resolve({ value, done: false });
-    } else if (this.#buffer.isFull) {
+    } else if (!this.#buffer.offer(value)) {
       this.#fail(new BufferOverflowError(this.#buffer.capacity));
       this.#unsubscribe();
-    } else {
-      this.#buffer.push(value);
     }
   }
 
@@ -97,6 +113,7 @@ export class ObservableIterator<T> implements AsyncIterator<T> {
 
   #close(): void {
     this.#state = 'closed';
+    this.#valve.clear();
     this.#buffer.clear();
     this.#error = undefined;
     this.#unsubscribe();

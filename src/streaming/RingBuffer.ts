@@ -35,6 +35,11 @@ export class RingBuffer<T> {
     return item;
   }
 
+  /** Overwrites the newest item; the caller checks `size` first. */
+  replaceLast(item: T): void {
+    this.#slots[(this.#head + this.#size - 1) % this.capacity] = item;
+  }
+
   clear(): void {
     this.#slots.fill(undefined);
     this.#head = 0;

@@ -1,16 +1,20 @@
 import { isObservable, type Observable } from 'rxjs';
 import { ObservableIterator } from './ObservableIterator.js';
+import type { OverflowStrategy } from './OverflowStrategy.js';
+import { pullSourceOf } from './pullable.js';
 import { SyncIterableIterator } from './SyncIterableIterator.js';
 
-/** How an Observable source is buffered when read with `for await`. @internal */
+/** How a push (Observable) source is buffered when read with `for await`. @internal */
 export interface BridgeOptions {
   readonly bufferCapacity: number;
+  readonly overflow: OverflowStrategy;
 }
 
 /**
  * Opens any stream source as an AsyncIterator, or returns undefined when the value is not one.
- * An AsyncIterable is used as it is (consumer pull is native to it); an Observable goes through
- * the bounded bridge; a sync Iterable is adapted.
+ * An AsyncIterable is used as it is (consumer pull is native to it), and so is the iterator
+ * behind a `pullable()` Observable; any other Observable goes through the bounded bridge; a sync
+ * Iterable is adapted. Throws a TypeError for `'block'` on a push source, which cannot be paused.
  * @internal
  */
 export function toAsyncIterator<T>(
@@ -24,7 +28,18 @@ export function toAsyncIterator<T>(
     return (source as AsyncIterable<T>)[Symbol.asyncIterator]();
   }
   if (isObservable(source)) {
-    return new ObservableIterator(source as Observable<T>, options.bufferCapacity);
+    const pull = pullSourceOf<T>(source);
+    if (pull !== undefined) return pull();
+    if (options.overflow === 'block') {
+      throw new TypeError(
+        "Overflow strategy 'block' needs a pull source (an AsyncIterable, a generator or pullable(…)), but this stream's source is a push Observable, which cannot be paused. Choose 'error' or a lossy strategy.",
+      );
+    }
+    return new ObservableIterator(
+      source as Observable<T>,
+      options.bufferCapacity,
+      options.overflow,
+    );
   }
   if (typeof (source as Iterable<T>)[Symbol.iterator] === 'function') {
     return new SyncIterableIterator(source as Iterable<T>);
