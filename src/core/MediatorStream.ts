@@ -63,10 +63,13 @@ export class MediatorStream<T> implements AsyncIterable<T> {
     if (stages.length === 0) return this;
     const context = this.#context;
     const source: AsyncIterable<unknown> = { [Symbol.asyncIterator]: this.#open };
-    const open = (): AsyncIterator<unknown> =>
-      stages
-        .reduce((upstream, stage) => applyStage(stage, upstream, context), source)
-        [Symbol.asyncIterator]();
+    const open = (): AsyncIterator<unknown> => {
+      const piped = stages.reduce(
+        (upstream, stage) => applyStage(stage, upstream, context),
+        source,
+      );
+      return piped[Symbol.asyncIterator]();
+    };
     return new MediatorStream(open, context);
   }
 }
