@@ -57,6 +57,11 @@ function gatedTasks() {
   return { gates, running, task };
 }
 
+/** Starts iterating, as `for await` would. */
+function open<T>(stream: AsyncIterable<T>): AsyncIterator<T> {
+  return stream[Symbol.asyncIterator]();
+}
+
 const paths = {
   'for await (iterate)': <R>(
     mediator: ReturnType<typeof mediatorFor>,
@@ -108,13 +113,11 @@ const paths = {
 };
 
 describe('parallel', () => {
-  describe.each(Object.entries(paths))('on the %s path', (_name, open) => {
+  describe.each(Object.entries(paths))('on the %s path', (_name, openPath) => {
     it('runs at most `concurrency` tasks at once and reads the source only for free slots', async () => {
       const { state, source } = countingSource();
       const { gates, running, task } = gatedTasks();
-      const iterator = open(mediatorFor(source), parallel(task, { concurrency: 3 }))[
-        Symbol.asyncIterator
-      ]();
+      const iterator = open(openPath(mediatorFor(source), parallel(task, { concurrency: 3 })));
       const first = iterator.next();
       await flushMicrotasks(30);
       expect(running.now).toBe(3);
@@ -133,9 +136,9 @@ describe('parallel', () => {
     it('keeps input order when ordered, even when later tasks finish first', async () => {
       const { source } = countingSource(4);
       const { gates, task } = gatedTasks();
-      const iterator = open(mediatorFor(source), parallel(task, { concurrency: 4, ordered: true }))[
-        Symbol.asyncIterator
-      ]();
+      const iterator = open(
+        openPath(mediatorFor(source), parallel(task, { concurrency: 4, ordered: true })),
+      );
       const first = iterator.next();
       await flushMicrotasks(30);
       gates[3]!.resolve();
@@ -159,9 +162,7 @@ describe('parallel', () => {
         if (item === 1) throw new Error('boom');
         return task(item, ctx);
       };
-      const iterator = open(mediatorFor(source), parallel(failing, { concurrency: 3 }))[
-        Symbol.asyncIterator
-      ]();
+      const iterator = open(openPath(mediatorFor(source), parallel(failing, { concurrency: 3 })));
       await expect(iterator.next()).rejects.toThrow('boom');
       expect(running.signals.length).toBeGreaterThan(0);
       expect(running.signals.every((s) => s.aborted)).toBe(true);
@@ -175,10 +176,11 @@ describe('parallel', () => {
     it('emits results as they complete when unordered', async () => {
       const { source } = countingSource(3);
       const { gates, task } = gatedTasks();
-      const iterator = mediatorFor(source)
-        .createStream(new Numbers())
-        .pipe(parallel(task, { concurrency: 3, ordered: false }))
-        [Symbol.asyncIterator]();
+      const iterator = open(
+        mediatorFor(source)
+          .createStream(new Numbers())
+          .pipe(parallel(task, { concurrency: 3, ordered: false })),
+      );
       const firstRead = iterator.next();
       await flushMicrotasks(30);
       gates[2]!.resolve();
@@ -192,10 +194,11 @@ describe('parallel', () => {
 
     it('holds at most `concurrency` undelivered results when a slow consumer stops reading', async () => {
       const { state, source } = countingSource();
-      const iterator = mediatorFor(source)
-        .createStream(new Numbers())
-        .pipe(parallel((n: number) => n, { concurrency: 5 }))
-        [Symbol.asyncIterator]();
+      const iterator = open(
+        mediatorFor(source)
+          .createStream(new Numbers())
+          .pipe(parallel((n: number) => n, { concurrency: 5 })),
+      );
       await iterator.next();
       await flushMicrotasks(50); // the consumer is "busy": nothing reads
       expect(state.pulled).toBeLessThanOrEqual(1 + 5 + 1);
@@ -206,10 +209,9 @@ describe('parallel', () => {
       const { source } = countingSource();
       const { running, task } = gatedTasks();
       const mediator = mediatorFor(source);
-      const iterator = mediator
-        .createStream(new Numbers(), { maxDegreeOfParallelism: 2 })
-        .pipe(parallel(task))
-        [Symbol.asyncIterator]();
+      const iterator = open(
+        mediator.createStream(new Numbers(), { maxDegreeOfParallelism: 2 }).pipe(parallel(task)),
+      );
       void iterator.next();
       await flushMicrotasks(30);
       expect(running.now).toBe(2);
@@ -220,10 +222,11 @@ describe('parallel', () => {
       const { state, source } = countingSource();
       const { running, task } = gatedTasks();
       const controller = new AbortController();
-      const iterator = mediatorFor(source)
-        .createStream(new Numbers(), { signal: controller.signal })
-        .pipe(parallel(task, { concurrency: 2 }))
-        [Symbol.asyncIterator]();
+      const iterator = open(
+        mediatorFor(source)
+          .createStream(new Numbers(), { signal: controller.signal })
+          .pipe(parallel(task, { concurrency: 2 })),
+      );
       const read = iterator.next();
       await flushMicrotasks(30);
       controller.abort(new Error('stop'));
@@ -244,10 +247,9 @@ describe('parallel', () => {
           }),
         ],
       });
-      const iterator = mediator
-        .createStream(new Numbers())
-        .pipe(parallel(task, { concurrency: 2 }))
-        [Symbol.asyncIterator]();
+      const iterator = open(
+        mediator.createStream(new Numbers()).pipe(parallel(task, { concurrency: 2 })),
+      );
       await expect(iterator.next()).rejects.toThrow('source broke');
       expect(running.signals[0]?.aborted).toBe(true);
       await expect(iterator.next()).resolves.toEqual({ value: undefined, done: true });
@@ -397,10 +399,11 @@ describe('parallel', () => {
           fc.integer({ min: 1, max: 20 }),
           async (concurrency, reads) => {
             const { state, source } = countingSource();
-            const iterator = mediatorFor(source)
-              .createStream(new Numbers())
-              .pipe(parallel(async (n: number) => n, { concurrency }))
-              [Symbol.asyncIterator]();
+            const iterator = open(
+              mediatorFor(source)
+                .createStream(new Numbers())
+                .pipe(parallel(async (n: number) => n, { concurrency })),
+            );
             for (let i = 0; i < reads; i++) {
               await iterator.next();
               await flushMicrotasks(20);
