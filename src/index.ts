@@ -65,9 +65,17 @@ export { MediatorStream } from './core/MediatorStream.js';
 
 // Streaming
 export { pullable } from './streaming/pullable.js';
+export { toAsyncIterable } from './streaming/toAsyncIterable.js';
+export type { ToAsyncIterableOptions } from './streaming/toAsyncIterable.js';
 export type { OverflowStrategy } from './streaming/OverflowStrategy.js';
 export type { StreamPipelineOptions } from './streaming/StreamPipelineOptions.js';
 export type { StageContext, StreamOperator } from './streaming/StreamOperator.js';
+export { StreamMonitor } from './streaming/StreamMonitor.js';
+export type { DropTotal, StageStats } from './streaming/StreamMonitor.js';
+
+// Stream operators
+export { parallel } from './operators/parallel.js';
+export type { ParallelOptions, TaskContext } from './operators/parallel.js';
 
 // Errors
 export { HandlerNotFoundError, isHandlerNotFoundError } from './errors/HandlerNotFoundError.js';

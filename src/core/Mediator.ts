@@ -255,6 +255,7 @@ export class Mediator {
     return new MediatorStream<ItemOf<M>>(() => new StreamIterator<ItemOf<M>>(call), {
       signal: call.signal,
       options: pipeline,
+      stream: route.owner.messageName,
     });
   }
 

@@ -86,13 +86,15 @@ function applyStage(
   }
   // A plain RxJS operator: run it on a pull-aware Observable and read it back through the
   // bounded bridge, whose valve keeps the source from running ahead of this loop.
-  const { bufferCapacity, overflow } = context.options;
+  const { bufferCapacity, overflow, monitor } = context.options;
   return {
     [Symbol.asyncIterator]: () =>
       new ObservableIterator(
         stage(pullable(source)),
         bufferCapacity,
         overflow === 'block' ? 'error' : overflow,
+        monitor,
+        context.stream,
       ),
   };
 }

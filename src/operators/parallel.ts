@@ -4,6 +4,7 @@ import { checkInteger, checkObject, show } from '../errors/validate.js';
 import { OverflowBuffer } from '../streaming/OverflowBuffer.js';
 import { checkOverflow, type OverflowStrategy } from '../streaming/OverflowStrategy.js';
 import { RingBuffer } from '../streaming/RingBuffer.js';
+import { StreamMonitor, type StageProbe } from '../streaming/StreamMonitor.js';
 import {
   streamOperator,
   type StageContext,
@@ -38,6 +39,10 @@ export interface ParallelOptions {
   readonly bufferCapacity?: number;
   /** What a full wait buffer does with a push source's next item. Default: the stream's `overflow` (`'error'`). */
   readonly overflow?: Exclude<OverflowStrategy, 'block'>;
+  /** Records this stage's occupancy, in-flight tasks, drops and waits. Default: the stream's `monitor`, if any. */
+  readonly monitor?: StreamMonitor;
+  /** The stream's name in the monitor's stats, on the Observable path. Default: `'observable'`. */
+  readonly name?: string;
 }
 
 /**
@@ -82,12 +87,20 @@ export function parallel<T, R>(
       : checkInteger('bufferCapacity', options.bufferCapacity, 1);
   const overflow =
     options.overflow === undefined ? undefined : checkOverflow('overflow', options.overflow);
+  if (options.monitor !== undefined && !(options.monitor instanceof StreamMonitor)) {
+    throw new TypeError(`Option 'monitor' must be a StreamMonitor, got ${show(options.monitor)}.`);
+  }
+  if (options.name !== undefined && typeof options.name !== 'string') {
+    throw new TypeError(`Option 'name' must be a string, got ${show(options.name)}.`);
+  }
   if (overflow === 'block') {
     throw new TypeError(
       "Option 'overflow' of parallel() cannot be 'block': pull sources are never read ahead of a free slot anyway.",
     );
   }
-  const settings = (defaults: StageContext['options']): ParallelSettings => ({
+  const settings = (defaults: StageContext['options'], stream: string): ParallelSettings => ({
+    monitor: options.monitor ?? defaults.monitor,
+    stream,
     concurrency: concurrency ?? defaults.maxDegreeOfParallelism,
     ordered: options.ordered ?? defaults.ordered,
     capacity: capacity ?? defaults.bufferCapacity,
@@ -98,13 +111,14 @@ export function parallel<T, R>(
     >,
   });
   return streamOperator<T, R>(
-    (source) => parallelObservable(source, task, settings(DEFAULT_PIPELINE)),
+    (source) =>
+      parallelObservable(source, task, settings(DEFAULT_PIPELINE, options.name ?? 'observable')),
     (source, context) => ({
       [Symbol.asyncIterator]: () =>
         new ParallelIterator(
           source[Symbol.asyncIterator](),
           task,
-          settings(context.options),
+          settings(context.options, context.stream),
           context.signal,
         ),
     }),
@@ -112,6 +126,8 @@ export function parallel<T, R>(
 }
 
 interface ParallelSettings {
+  readonly monitor: StreamMonitor | undefined;
+  readonly stream: string;
   readonly concurrency: number;
   readonly ordered: boolean;
   readonly capacity: number;
@@ -143,12 +159,15 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
   #head = 0;
   #started = 0;
   #inFlight = 0;
+  /** Tasks running (started, not settled). */
+  #running = 0;
   #reading = false;
   #sourceDone = false;
   #state: 'open' | 'failed' | 'done' = 'open';
   #failure: unknown;
   #waiter: { resolve(result: IteratorResult<R>): void; reject(error: unknown): void } | undefined;
   readonly #onAbort: (() => void) | undefined;
+  readonly #probe: StageProbe | undefined;
 
   constructor(
     source: AsyncIterator<T>,
@@ -170,6 +189,13 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
       this.#onAbort = () => this.#fail(signal.reason);
       signal.addEventListener('abort', this.#onAbort, { once: true });
     }
+    this.#probe = settings.monitor?.open(
+      'parallel',
+      settings.stream,
+      settings.concurrency,
+      settings.overflow,
+      () => ({ buffered: this.#inFlight, inFlight: this.#running }),
+    );
   }
 
   next(): Promise<IteratorResult<R>> {
@@ -189,6 +215,7 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     const read = new Promise<IteratorResult<R>>((resolve, reject) => {
       this.#waiter = { resolve, reject };
     });
+    this.#probe?.consumerWaiting(true);
     this.#pump();
     return read;
   }
@@ -226,6 +253,12 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
       this.#head++;
     }
     this.#inFlight--;
+    const probe = this.#probe;
+    if (probe !== undefined) {
+      probe.itemsOut++;
+      probe.consumerWaiting(false);
+      if (!this.#hasReady()) probe.producerWaiting(false);
+    }
     this.#pump();
     return { value, done: false };
   }
@@ -253,6 +286,8 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     }
     const index = this.#started++;
     this.#inFlight++;
+    this.#running++;
+    if (this.#probe !== undefined) this.#probe.itemsIn++;
     let output: R | PromiseLike<R>;
     try {
       output = this.#task(result.value, { signal: this.#controller.signal, index });
@@ -277,6 +312,8 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
 
   #complete(index: number, value: R): void {
     if (this.#state !== 'open') return;
+    this.#running--;
+    if (this.#waiter === undefined) this.#probe?.producerWaiting(true);
     if (this.#completed !== undefined) {
       this.#completed.push(value);
     } else {
@@ -285,6 +322,12 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
       this.#ready![position] = true;
     }
     this.#deliver();
+  }
+
+  #hasReady(): boolean {
+    return this.#completed !== undefined
+      ? this.#completed.size > 0
+      : this.#ready![this.#head % this.#concurrency]!;
   }
 
   /** Hands a ready result (or the end) to a waiting read. */
@@ -308,6 +351,7 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     this.#state = 'failed';
     this.#failure = error;
     this.#unlink();
+    this.#probe?.close();
     this.#controller.abort(error);
     this.#source.return?.()?.catch(() => undefined);
     this.#clear();
@@ -333,6 +377,7 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     this.#state = 'done';
     this.#unlink();
     this.#clear();
+    this.#probe?.close();
   }
 
   #clear(): void {
@@ -352,10 +397,17 @@ function parallelObservable<T, R>(
   task: Task<T, R>,
   settings: ParallelSettings,
 ): Observable<R> {
-  const { concurrency, ordered, capacity, overflow } = settings;
+  const { concurrency, ordered, capacity, overflow, monitor, stream } = settings;
   return new Observable<R>((subscriber) => {
     const controller = new AbortController();
-    const waiting = new OverflowBuffer<T>(capacity, overflow);
+    const probe: StageProbe | undefined = monitor?.open(
+      'parallel',
+      stream,
+      capacity,
+      overflow,
+      (): { buffered: number; inFlight: number } => ({ buffered: waiting.size, inFlight: active }),
+    );
+    const waiting: OverflowBuffer<T> = new OverflowBuffer<T>(capacity, overflow, probe);
     const feed = new Subject<{ readonly item: T; readonly index: number }>();
     const held = ordered ? new Map<number, R>() : undefined;
     let upstream: Subscription | undefined;
@@ -379,6 +431,7 @@ function parallelObservable<T, R>(
     const emit = (value: R): void => {
       active--;
       emitted++;
+      if (probe !== undefined) probe.itemsOut++;
       subscriber.next(value);
       if (waiting.size > 0) start(waiting.shift());
       if (upstreamDone && waiting.size === 0 && active === 0) feed.complete();
@@ -419,6 +472,7 @@ function parallelObservable<T, R>(
         return source.subscribe(inner);
       }).subscribe({
         next: (item) => {
+          if (probe !== undefined) probe.itemsIn++;
           if (active < concurrency && waiting.size === 0) start(item);
           else if (!waiting.offer(item)) fail(new BufferOverflowError(capacity));
         },
@@ -436,6 +490,7 @@ function parallelObservable<T, R>(
       valve.clear();
       waiting.clear();
       held?.clear();
+      probe?.close();
       if (!finished) controller.abort();
     };
   });

@@ -2,6 +2,7 @@ import { Observable, type Subscription } from 'rxjs';
 import { BufferOverflowError } from '../errors/BufferOverflowError.js';
 import { OverflowBuffer } from './OverflowBuffer.js';
 import type { OverflowStrategy } from './OverflowStrategy.js';
+import type { StageProbe, StreamMonitor } from './StreamMonitor.js';
 import { subscribeThroughValve, Valve } from './Valve.js';
 
 /**
@@ -22,14 +23,21 @@ export class ObservableIterator<T> implements AsyncIterator<T> {
   #error: unknown;
   /** Lets a pull source upstream read one item ahead of the consumer, no more. */
   readonly #valve = new Valve(() => this.#buffer.size === 0);
+  readonly #probe: StageProbe | undefined;
 
   constructor(
     source: Observable<T>,
     capacity: number,
     overflow: Exclude<OverflowStrategy, 'block'> = 'error',
+    monitor?: StreamMonitor,
+    stream = 'stream',
   ) {
     this.#source = source;
-    this.#buffer = new OverflowBuffer(capacity, overflow);
+    this.#probe = monitor?.open('bridge', stream, capacity, overflow, () => ({
+      buffered: this.#buffer.size,
+      inFlight: 0,
+    }));
+    this.#buffer = new OverflowBuffer(capacity, overflow, this.#probe);
   }
 
   /** Items dropped so far by a lossy overflow strategy. */
@@ -41,17 +49,27 @@ export class ObservableIterator<T> implements AsyncIterator<T> {
     if (this.#state === 'idle') this.#subscribe();
     if (this.#buffer.size > 0) {
       const value = this.#buffer.shift();
+      const probe = this.#probe;
+      if (probe !== undefined) {
+        probe.itemsOut++;
+        if (this.#buffer.size === 0) probe.producerWaiting(false);
+      }
       this.#valve.notify();
       return Promise.resolve({ value, done: false });
     }
     if (this.#state === 'failed') {
       this.#state = 'closed';
+      this.#probe?.close();
       return Promise.reject(this.#error);
     }
-    if (this.#state !== 'open') return Promise.resolve({ value: undefined, done: true });
+    if (this.#state !== 'open') {
+      this.#probe?.close();
+      return Promise.resolve({ value: undefined, done: true });
+    }
     if (this.#waiter !== undefined) {
       return Promise.reject(new Error('next() called again before the previous next() settled.'));
     }
+    this.#probe?.consumerWaiting(true);
     return new Promise((resolve, reject) => {
       this.#waiter = { resolve, reject };
     });
@@ -80,6 +98,16 @@ export class ObservableIterator<T> implements AsyncIterator<T> {
   #push(value: T): void {
     if (this.#state !== 'open') return;
     const waiter = this.#waiter;
+    const probe = this.#probe;
+    if (probe !== undefined) {
+      probe.itemsIn++;
+      if (waiter !== undefined) {
+        probe.itemsOut++;
+        probe.consumerWaiting(false);
+      } else {
+        probe.producerWaiting(true);
+      }
+    }
     if (waiter !== undefined) {
       this.#waiter = undefined;
       waiter.resolve({ value, done: false });
@@ -95,6 +123,7 @@ export class ObservableIterator<T> implements AsyncIterator<T> {
     if (waiter !== undefined) {
       this.#waiter = undefined;
       this.#state = 'closed';
+      this.#probe?.close();
       waiter.reject(error);
     } else {
       this.#state = 'failed';
@@ -108,11 +137,15 @@ export class ObservableIterator<T> implements AsyncIterator<T> {
     this.#subscription = undefined;
     const waiter = this.#waiter;
     this.#waiter = undefined;
-    waiter?.resolve({ value: undefined, done: true });
+    if (waiter !== undefined) {
+      this.#probe?.close();
+      waiter.resolve({ value: undefined, done: true });
+    }
   }
 
   #close(): void {
     this.#state = 'closed';
+    this.#probe?.close();
     this.#valve.clear();
     this.#buffer.clear();
     this.#error = undefined;

@@ -1,5 +1,6 @@
 import { RingBuffer } from './RingBuffer.js';
 import type { OverflowStrategy } from './OverflowStrategy.js';
+import type { StageProbe } from './StreamMonitor.js';
 
 /**
  * A ring buffer that applies an {@link OverflowStrategy} when a push producer offers an item it
@@ -15,6 +16,8 @@ export class OverflowBuffer<T> {
   constructor(
     capacity: number,
     readonly strategy: OverflowStrategy,
+    /** Told of every drop, when the stream is monitored. */
+    readonly probe?: StageProbe,
   ) {
     this.#ring = new RingBuffer(capacity);
   }
@@ -43,20 +46,25 @@ export class OverflowBuffer<T> {
     }
     switch (this.strategy) {
       case 'dropNewest':
-        this.dropped++;
+        this.#drop();
         return true;
       case 'dropOldest':
         ring.shift();
         ring.push(item);
-        this.dropped++;
+        this.#drop();
         return true;
       case 'latest':
         ring.replaceLast(item);
-        this.dropped++;
+        this.#drop();
         return true;
       default:
         return false;
     }
+  }
+
+  #drop(): void {
+    this.dropped++;
+    this.probe?.drop();
   }
 
   shift(): T {

@@ -7,6 +7,8 @@ export interface StageContext {
   readonly signal: AbortSignal | undefined;
   /** The stream's pipeline settings: defaults for options a stage was not given. */
   readonly options: ResolvedPipelineOptions;
+  /** The stream's message name, for the stage's stats. */
+  readonly stream: string;
 }
 
 /**

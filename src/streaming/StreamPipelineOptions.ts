@@ -1,5 +1,6 @@
 import { checkInteger, checkObject, show } from '../errors/validate.js';
 import { checkOverflow, type OverflowStrategy } from './OverflowStrategy.js';
+import { StreamMonitor } from './StreamMonitor.js';
 
 /**
  * The streaming pipeline's settings (the seed's `AddStreamingPipeline`): set on the mediator as
@@ -23,10 +24,14 @@ export interface StreamPipelineOptions {
   readonly batchSize?: number;
   /** Whether a `parallel()` stage keeps input order when not told. Default: true. */
   readonly ordered?: boolean;
+  /** Records the stream's buffering stages (occupancy, drops, waits). Default: none (no cost). */
+  readonly monitor?: StreamMonitor;
 }
 
 /** Every pipeline setting, resolved. @internal */
-export type ResolvedPipelineOptions = Required<StreamPipelineOptions>;
+export type ResolvedPipelineOptions = Required<Omit<StreamPipelineOptions, 'monitor'>> & {
+  readonly monitor: StreamMonitor | undefined;
+};
 
 /** @internal */
 export const DEFAULT_PIPELINE: ResolvedPipelineOptions = Object.freeze({
@@ -35,6 +40,7 @@ export const DEFAULT_PIPELINE: ResolvedPipelineOptions = Object.freeze({
   maxDegreeOfParallelism: 4,
   batchSize: 100,
   ordered: true,
+  monitor: undefined,
 });
 
 /**
@@ -49,8 +55,10 @@ export function resolvePipelineOptions(
 ): ResolvedPipelineOptions {
   if (overrides === undefined) return base;
   checkObject(prefix.replace(/\.$/, '') || 'options', overrides);
-  const { bufferCapacity, overflow, maxDegreeOfParallelism, batchSize, ordered } = overrides;
+  const { bufferCapacity, overflow, maxDegreeOfParallelism, batchSize, ordered, monitor } =
+    overrides;
   if (
+    monitor === undefined &&
     bufferCapacity === undefined &&
     overflow === undefined &&
     maxDegreeOfParallelism === undefined &&
@@ -61,6 +69,9 @@ export function resolvePipelineOptions(
   }
   if (ordered !== undefined && typeof ordered !== 'boolean') {
     throw new TypeError(`Option '${prefix}ordered' must be a boolean, got ${show(ordered)}.`);
+  }
+  if (monitor !== undefined && !(monitor instanceof StreamMonitor)) {
+    throw new TypeError(`Option '${prefix}monitor' must be a StreamMonitor, got ${show(monitor)}.`);
   }
   return {
     bufferCapacity:
@@ -75,5 +86,6 @@ export function resolvePipelineOptions(
     batchSize:
       batchSize === undefined ? base.batchSize : checkInteger(`${prefix}batchSize`, batchSize, 1),
     ordered: ordered ?? base.ordered,
+    monitor: monitor ?? base.monitor,
   };
 }

@@ -24,7 +24,7 @@ export function openStream<T>(
   bridge: BridgeOptions,
 ): AsyncIterator<T> {
   if (isPromiseLike(raw)) return new PendingSourceIterator<T>(raw, owner, bridge);
-  const iterator = toAsyncIterator<T>(raw, bridge);
+  const iterator = toAsyncIterator<T>(raw, bridge, owner.messageName);
   if (iterator === undefined) throw invalidSource(raw, owner);
   return iterator;
 }

@@ -2,12 +2,14 @@ import { isObservable, type Observable } from 'rxjs';
 import { ObservableIterator } from './ObservableIterator.js';
 import type { OverflowStrategy } from './OverflowStrategy.js';
 import { pullSourceOf } from './pullable.js';
+import type { StreamMonitor } from './StreamMonitor.js';
 import { SyncIterableIterator } from './SyncIterableIterator.js';
 
 /** How a push (Observable) source is buffered when read with `for await`. @internal */
 export interface BridgeOptions {
   readonly bufferCapacity: number;
   readonly overflow: OverflowStrategy;
+  readonly monitor?: StreamMonitor | undefined;
 }
 
 /**
@@ -20,6 +22,7 @@ export interface BridgeOptions {
 export function toAsyncIterator<T>(
   source: unknown,
   options: BridgeOptions,
+  stream?: string,
 ): AsyncIterator<T> | undefined {
   if (typeof source !== 'object' || source === null) {
     return undefined;
@@ -39,6 +42,8 @@ export function toAsyncIterator<T>(
       source as Observable<T>,
       options.bufferCapacity,
       options.overflow,
+      options.monitor,
+      stream,
     );
   }
   if (typeof (source as Iterable<T>)[Symbol.iterator] === 'function') {
