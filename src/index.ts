@@ -74,8 +74,12 @@ export { StreamMonitor } from './streaming/StreamMonitor.js';
 export type { DropTotal, StageStats } from './streaming/StreamMonitor.js';
 
 // Stream operators
+export { batch } from './operators/batch.js';
+export type { BatchOptions } from './operators/batch.js';
 export { parallel } from './operators/parallel.js';
 export type { ParallelOptions, TaskContext } from './operators/parallel.js';
+export { streamTimeout } from './operators/streamTimeout.js';
+export type { StreamTimeoutOptions } from './operators/streamTimeout.js';
 
 // Errors
 export { HandlerNotFoundError, isHandlerNotFoundError } from './errors/HandlerNotFoundError.js';
@@ -95,4 +99,9 @@ export {
 } from './errors/NotificationHandlersError.js';
 export type { NotificationHandlerFailure } from './errors/NotificationHandlersError.js';
 export { BufferOverflowError, isBufferOverflowError } from './errors/BufferOverflowError.js';
+export {
+  StreamTimeoutError,
+  isStreamTimeoutError,
+  type StreamTimeoutKind,
+} from './errors/StreamTimeoutError.js';
 export { isAbortError } from './errors/isAbortError.js';

@@ -1,5 +1,6 @@
 import { openStream, type SourceOwner } from '../streaming/openStream.js';
 import type { BridgeOptions } from '../streaming/toAsyncIterator.js';
+import { syncTakerOf, TAKE_SYNC, type SyncTaker } from '../streaming/takeSync.js';
 import { Context } from './HandlerContext.js';
 import type { Invoke } from './pipeline.js';
 
@@ -28,7 +29,7 @@ export interface StreamCall {
  * handler's signal and closes the source, awaiting its `finally`.
  * @internal
  */
-export class StreamIterator<T> implements AsyncIterator<T> {
+export class StreamIterator<T> implements AsyncIterator<T>, SyncTaker<T> {
   readonly #call: StreamCall;
   readonly #controller = new AbortController();
   #state: 'new' | 'open' | 'failed' | 'done' = 'new';
@@ -58,6 +59,14 @@ export class StreamIterator<T> implements AsyncIterator<T> {
       default:
         return this.#guardedNext();
     }
+  }
+
+  /** Lets a batching stage take what the source holds without a promise per item. */
+  [TAKE_SYNC](into: T[], max: number): void {
+    if (this.#state === 'new') this.#open();
+    const source = this.#source;
+    if (this.#state !== 'open' || source === undefined || this.#pending !== undefined) return;
+    syncTakerOf(source)?.[TAKE_SYNC](into, max);
   }
 
   return(): Promise<IteratorResult<T>> {

@@ -3,6 +3,7 @@ import { BufferOverflowError } from '../errors/BufferOverflowError.js';
 import { OverflowBuffer } from './OverflowBuffer.js';
 import type { OverflowStrategy } from './OverflowStrategy.js';
 import type { StageProbe, StreamMonitor } from './StreamMonitor.js';
+import { TAKE_SYNC, type SyncTaker } from './takeSync.js';
 import { subscribeThroughValve, Valve } from './Valve.js';
 
 /**
@@ -14,7 +15,7 @@ import { subscribeThroughValve, Valve } from './Valve.js';
  * even while a `next()` is pending.
  * @internal
  */
-export class ObservableIterator<T> implements AsyncIterator<T> {
+export class ObservableIterator<T> implements AsyncIterator<T>, SyncTaker<T> {
   readonly #source: Observable<T>;
   readonly #buffer: OverflowBuffer<T>;
   #subscription: Subscription | undefined;
@@ -73,6 +74,21 @@ export class ObservableIterator<T> implements AsyncIterator<T> {
     return new Promise((resolve, reject) => {
       this.#waiter = { resolve, reject };
     });
+  }
+
+  /** Hands buffered items to a batching stage in one call. */
+  [TAKE_SYNC](into: T[], max: number): void {
+    if (this.#state === 'idle') this.#subscribe();
+    const buffer = this.#buffer;
+    const count = Math.min(max, buffer.size);
+    if (count === 0) return;
+    for (let i = 0; i < count; i++) into.push(buffer.shift());
+    const probe = this.#probe;
+    if (probe !== undefined) {
+      probe.itemsOut += count;
+      if (buffer.size === 0) probe.producerWaiting(false);
+    }
+    this.#valve.notify();
   }
 
   return(): Promise<IteratorResult<T>> {

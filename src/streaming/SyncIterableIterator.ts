@@ -1,17 +1,32 @@
+import { TAKE_SYNC, type SyncTaker } from './takeSync.js';
+
+const DONE: IteratorResult<never> = Object.freeze({
+  value: undefined,
+  done: true,
+}) as IteratorResult<never>;
+
 /**
  * Presents a synchronous iterator (an array, a `function*` generator) as an async one: each
  * `next()` runs the sync `next()` and wraps its result, so a throwing generator rejects instead
- * of throwing, and `return()` reaches the generator's `finally`.
+ * of throwing, and `return()` reaches the generator's `finally`. A `batch()` downstream takes
+ * many items in one synchronous call (see {@link TAKE_SYNC}).
  * @internal
  */
-export class SyncIterableIterator<T> implements AsyncIterator<T> {
+export class SyncIterableIterator<T> implements AsyncIterator<T>, SyncTaker<T> {
   readonly #iterator: Iterator<T>;
+  /** Set when a sync take met the end or an error: the next `next()` reports it. */
+  #ended: { readonly error: unknown; readonly failed: boolean } | undefined;
 
   constructor(iterable: Iterable<T>) {
     this.#iterator = iterable[Symbol.iterator]();
   }
 
   next(): Promise<IteratorResult<T>> {
+    const ended = this.#ended;
+    if (ended !== undefined) {
+      this.#ended = { error: undefined, failed: false };
+      return ended.failed ? Promise.reject(ended.error) : Promise.resolve(DONE);
+    }
     try {
       return Promise.resolve(this.#iterator.next());
     } catch (error) {
@@ -19,10 +34,27 @@ export class SyncIterableIterator<T> implements AsyncIterator<T> {
     }
   }
 
+  [TAKE_SYNC](into: T[], max: number): void {
+    if (this.#ended !== undefined) return;
+    const iterator = this.#iterator;
+    try {
+      for (let taken = 0; taken < max; taken++) {
+        const result = iterator.next();
+        if (result.done === true) {
+          this.#ended = { error: undefined, failed: false };
+          return;
+        }
+        into.push(result.value);
+      }
+    } catch (error) {
+      this.#ended = { error, failed: true };
+    }
+  }
+
   return(): Promise<IteratorResult<T>> {
     try {
       this.#iterator.return?.();
-      return Promise.resolve({ value: undefined, done: true });
+      return Promise.resolve(DONE);
     } catch (error) {
       return Promise.reject(error);
     }

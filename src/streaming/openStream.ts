@@ -1,5 +1,6 @@
 import { InvalidHandlerResultError } from '../errors/InvalidHandlerResultError.js';
 import { isPromiseLike, toAsyncIterator, type BridgeOptions } from './toAsyncIterator.js';
+import { syncTakerOf, TAKE_SYNC, type SyncTaker } from './takeSync.js';
 
 const DONE: IteratorResult<never> = Object.freeze({
   value: undefined,
@@ -45,7 +46,7 @@ function invalidSource(raw: unknown, owner: SourceOwner): InvalidHandlerResultEr
 }
 
 /** An iterator over a source that is still being produced by a promise. */
-class PendingSourceIterator<T> implements AsyncIterator<T> {
+class PendingSourceIterator<T> implements AsyncIterator<T>, SyncTaker<T> {
   #iterator: AsyncIterator<T> | undefined;
   #ready: Promise<AsyncIterator<T>>;
   #closed = false;
@@ -71,6 +72,11 @@ class PendingSourceIterator<T> implements AsyncIterator<T> {
         throw error;
       },
     );
+  }
+
+  [TAKE_SYNC](into: T[], max: number): void {
+    const iterator = this.#iterator;
+    if (iterator !== undefined) syncTakerOf(iterator)?.[TAKE_SYNC](into, max);
   }
 
   return(): Promise<IteratorResult<T>> {
