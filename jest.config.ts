@@ -16,7 +16,11 @@ const config: Config = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': swc as unknown as [string, Record<string, unknown>] },
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // Examples import the package by name; specs that run them get the working copy.
+  moduleNameMapper: {
+    '^fs-mediator$': '<rootDir>/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
   roots: ['<rootDir>/spec'],
   testMatch: ['**/*.spec.ts'],
   // Specs that need real servers run under `npm run test:services` (see scripts/).

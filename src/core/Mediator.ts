@@ -14,6 +14,7 @@ import {
 import { openStream, type SourceOwner } from '../streaming/openStream.js';
 import { isPromiseLike } from '../streaming/toAsyncIterator.js';
 import { toObservable } from '../streaming/toObservable.js';
+import { currentValve, subscribeThroughValve } from '../streaming/Valve.js';
 import { checkScope, type BehaviorRegistration } from './Behavior.js';
 import { describeValue, type HandlerRegistration } from './Handler.js';
 import { Context, NEVER_ABORTED, type CallOptions } from './HandlerContext.js';
@@ -310,8 +311,17 @@ export class Mediator {
           request,
           new Context(route.owner.messageName, controller.signal, correlationId, undefined, bridge),
         );
-        if (isPromiseLike(raw)) Promise.resolve(raw).then(connect, fail);
-        else connect(raw);
+        if (isPromiseLike(raw)) {
+          // Connected later: keep the downstream stage's valve visible to the source then.
+          const valve = currentValve();
+          Promise.resolve(raw).then(
+            (source) =>
+              valve === undefined
+                ? connect(source)
+                : subscribeThroughValve(valve, () => connect(source)),
+            fail,
+          );
+        } else connect(raw);
       } catch (error) {
         fail(error);
       }

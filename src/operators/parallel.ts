@@ -12,7 +12,7 @@ import {
 } from '../streaming/StreamOperator.js';
 import { DEFAULT_PIPELINE } from '../streaming/StreamPipelineOptions.js';
 import { isPromiseLike } from '../streaming/toAsyncIterator.js';
-import { subscribeThroughValve, Valve } from '../streaming/Valve.js';
+import { currentValve, subscribeThroughValve, Valve } from '../streaming/Valve.js';
 
 /** What each task of a {@link parallel} stage receives beside its item. */
 export interface TaskContext {
@@ -416,7 +416,8 @@ function parallelObservable<T, R>(
     let active = 0; // started and not yet emitted
     let upstreamDone = false;
     let finished = false;
-    const valve = new Valve(() => active < concurrency && waiting.size === 0);
+    // Shut while every slot is taken, or while the stage we emit into has no room.
+    const valve = new Valve(() => active < concurrency && waiting.size === 0, currentValve());
 
     const fail = (error: unknown): void => {
       finished = true;

@@ -8,25 +8,37 @@
  * @internal
  */
 export class Valve {
-  readonly #isOpen: () => boolean;
+  readonly #hasRoom: () => boolean;
+  readonly #downstream: Valve | undefined;
   #waiting: (() => void)[] = [];
+  /** Waiting on the downstream valve to reopen (registered once). */
+  #chained = false;
 
-  constructor(isOpen: () => boolean) {
-    this.#isOpen = isOpen;
+  /**
+   * @param hasRoom - Whether the stage itself has room.
+   * @param downstream - The valve of the stage this one emits into, if any: while it is shut,
+   *   this one is shut too, so demand travels up a chain of stages (a slow `for await` loop
+   *   behind a parallel stage pauses the source in front of it).
+   */
+  constructor(hasRoom: () => boolean, downstream?: Valve) {
+    this.#hasRoom = hasRoom;
+    this.#downstream = downstream;
   }
 
   get open(): boolean {
-    return this.#isOpen();
+    return this.#hasRoom() && (this.#downstream === undefined || this.#downstream.open);
   }
 
   /** For sources: run `resume` once the stage has room again. */
   whenOpen(resume: () => void): void {
     this.#waiting.push(resume);
+    this.#chain();
   }
 
   /** For stages: room may have appeared; wake the sources waiting for it. */
   notify(): void {
-    if (this.#waiting.length === 0 || !this.#isOpen()) return;
+    if (this.#waiting.length === 0) return;
+    if (!this.open) return this.#chain();
     const waiting = this.#waiting;
     this.#waiting = [];
     for (const resume of waiting) resume();
@@ -35,6 +47,17 @@ export class Valve {
   /** For stages tearing down: forget waiting sources. */
   clear(): void {
     this.#waiting = [];
+  }
+
+  /** When it is the downstream stage that is full, ask it to wake this valve when it has room. */
+  #chain(): void {
+    const downstream = this.#downstream;
+    if (downstream === undefined || this.#chained || downstream.open) return;
+    this.#chained = true;
+    downstream.whenOpen(() => {
+      this.#chained = false;
+      this.notify();
+    });
   }
 }
 
