@@ -19,18 +19,49 @@ export interface Side {
    * optimised away.
    */
   run(iterations: number): Promise<number>;
+  /**
+   * Items one iteration moves (a stream of N items: N). When given, this side is timed per item
+   * (ns/item, items/s) rather than per iteration, so sides moving different amounts compare.
+   */
+  readonly itemsPerOp?: number;
+  /** Overrides the case's `checksumPerOp` for this side (sides of different sizes). */
+  readonly checksumPerOp?: number;
 }
 
-/** A goal on the ratio candidate ÷ baseline (lower is better). */
-export interface Goal {
+/** A goal on the time ratio candidate ÷ baseline (lower is better). */
+export interface TimeGoal {
   /** The ratio must not exceed this. */
   readonly max: number;
   /** The aspiration, when the issue gives one. */
   readonly stretch?: number;
 }
 
+/**
+ * A goal on throughput, in the issue's own direction: candidate items/s ÷ baseline items/s
+ * (= baseline ns ÷ candidate ns; higher is better). `minSpeedup: 5` is the issue's "≥ 5×".
+ */
+export interface SpeedGoal {
+  /** The speed-up must reach this. */
+  readonly minSpeedup: number;
+  /** The aspiration, when the issue gives one. */
+  readonly stretch?: number;
+}
+
+export type Goal = TimeGoal | SpeedGoal;
+
+export function isSpeedGoal(goal: Goal | null | undefined): goal is SpeedGoal {
+  return goal != null && 'minSpeedup' in goal;
+}
+
+/** What a case is told about the run. */
+export interface SetupContext {
+  /** `--quick`: cases that size their own work (stream lengths) use smaller sizes. */
+  readonly quick: boolean;
+}
+
 /** One comparison of the suite. */
 export interface BenchCase {
+  readonly kind?: 'compare';
   /** Stable id: used by `--child`, filters and the JSON (the regression guard keys on it). */
   readonly name: string;
   /** One line saying what is compared. */
@@ -42,8 +73,51 @@ export interface BenchCase {
    * sides did the same work and that the work was not optimised away.
    */
   readonly checksumPerOp?: number;
+  /**
+   * Force a full GC before each timed run (default true): every run then starts from the same
+   * heap and pays for its own garbage. Allocation-heavy stream runs set it false: after a forced
+   * full GC V8 shrinks the young generation, and the next tens of ms run 1.5–4× slower than the
+   * steady state (measured: RxJS from()+bufferCount+mergeMap 210 → 380–1000 ns/item), which
+   * inflates the side that allocates more. Interleaving with alternating order keeps GC debt
+   * carried from one side's run into the other's symmetric.
+   */
+  readonly gcBeforeRuns?: boolean;
   /** Builds the two sides (mediators, handlers …); runs once per process, outside timing. */
-  setup(): { baseline: Side; candidate: Side } | Promise<{ baseline: Side; candidate: Side }>;
+  setup(
+    context: SetupContext,
+  ): { baseline: Side; candidate: Side } | Promise<{ baseline: Side; candidate: Side }>;
+}
+
+/**
+ * A measurement that is not a ratio (pulled-ahead counts, heap growth): run once, in a fresh
+ * process, printed as its own table and kept in the JSON as it is.
+ */
+export interface ReportCase {
+  readonly kind: 'report';
+  readonly name: string;
+  readonly title: string;
+  run(context: SetupContext): Promise<Report>;
+}
+
+/** The rows of a {@link ReportCase}. */
+export interface Report {
+  readonly columns: readonly string[];
+  readonly rows: readonly ReportRow[];
+  /** Lines printed under the table (what the columns mean, caps, bounds). */
+  readonly notes: readonly string[];
+}
+
+export interface ReportRow {
+  /** Formatted, one per column. */
+  readonly cells: readonly string[];
+  /** The raw values, for the JSON. */
+  readonly data: Readonly<Record<string, number | string | boolean | null>>;
+}
+
+export type SuiteCase = BenchCase | ReportCase;
+
+export function isReportCase(c: SuiteCase): c is ReportCase {
+  return c.kind === 'report';
 }
 
 /** How long and how often to measure. */
@@ -59,7 +133,10 @@ export interface ProtocolOptions {
 export const FULL: ProtocolOptions = { rounds: 10, minRunMs: 50, warmupMs: 400 };
 export const QUICK: ProtocolOptions = { rounds: 4, minRunMs: 15, warmupMs: 50 };
 
-/** One round: each side's ns/op and the ratio candidate ÷ baseline measured in that round. */
+/**
+ * One round: each side's ns per op (per item for sides with `itemsPerOp`) and the ratio
+ * candidate ÷ baseline measured in that round.
+ */
 export interface Round {
   readonly baselineNs: number;
   readonly candidateNs: number;
@@ -71,6 +148,8 @@ export interface ProcessResult {
   readonly case: string;
   readonly baselineLabel: string;
   readonly candidateLabel: string;
+  /** What the ns figures are per: `item` when the sides declare `itemsPerOp`. */
+  readonly unit: 'op' | 'item';
   readonly rounds: readonly Round[];
   /** Batch sizes at the end (iterations per timed run). */
   readonly iterations: { readonly baseline: number; readonly candidate: number };
@@ -118,7 +197,7 @@ class Meter {
     const t0 = performance.now();
     const checksum = await this.side.run(n);
     const elapsed = performance.now() - t0;
-    const expected = this.bench.checksumPerOp;
+    const expected = this.side.checksumPerOp ?? this.bench.checksumPerOp;
     if (expected !== undefined && checksum !== n * expected) {
       throw new Error(
         `${this.bench.name}: ${this.which} (${this.side.label}) returned checksum ${checksum} for ${n} iterations; expected ${n * expected}.`,
@@ -136,10 +215,13 @@ class Meter {
 
   /** A timed run of at least `minRunMs`; runs that come out shorter are discarded and redone bigger. */
   async timed(minRunMs: number): Promise<number> {
-    gc?.(); // start each timed run from the same heap state; garbage made during the run is charged to it
+    // Start each timed run from the same heap state; garbage made during the run is charged to it.
+    if (this.bench.gcBeforeRuns !== false) gc?.();
     for (;;) {
       const elapsed = await this.runOnce();
-      if (elapsed >= minRunMs) return (elapsed * 1e6) / this.iterations;
+      if (elapsed >= minRunMs) {
+        return (elapsed * 1e6) / (this.iterations * (this.side.itemsPerOp ?? 1));
+      }
       this.grow(elapsed, minRunMs);
     }
   }
@@ -150,8 +232,15 @@ class Meter {
  * also calibrates the batch sizes), then `rounds` interleaved timed runs. The side that runs first
  * alternates from round to round, so a drift in machine speed does not favour either.
  */
-export async function measure(bench: BenchCase, options: ProtocolOptions): Promise<ProcessResult> {
-  const { baseline, candidate } = await bench.setup();
+export async function measure(
+  bench: BenchCase,
+  options: ProtocolOptions,
+  context: SetupContext,
+): Promise<ProcessResult> {
+  const { baseline, candidate } = await bench.setup(context);
+  if ((baseline.itemsPerOp === undefined) !== (candidate.itemsPerOp === undefined)) {
+    throw new TypeError(`${bench.name}: both sides or neither must declare itemsPerOp.`);
+  }
   const meters = {
     baseline: new Meter(bench, baseline, 'baseline'),
     candidate: new Meter(bench, candidate, 'candidate'),
@@ -183,6 +272,7 @@ export async function measure(bench: BenchCase, options: ProtocolOptions): Promi
     case: bench.name,
     baselineLabel: baseline.label,
     candidateLabel: candidate.label,
+    unit: baseline.itemsPerOp === undefined ? 'op' : 'item',
     rounds,
     iterations: { baseline: meters.baseline.iterations, candidate: meters.candidate.iterations },
     baselineNs: median(rounds.map((r) => r.baselineNs)),
@@ -192,18 +282,30 @@ export async function measure(bench: BenchCase, options: ProtocolOptions): Promi
   };
 }
 
-/** The verdict of a ratio against its goal; informative only, never an exit code. */
+/**
+ * The verdict of a time ratio (candidate ÷ baseline) against its goal; a speed goal is judged on
+ * the speed-up 1 ÷ ratio. Informative only, never an exit code.
+ */
 export function verdict(
   ratio: number,
-  goal: Goal | undefined,
+  goal: Goal | null | undefined,
 ): 'PASS (stretch)' | 'PASS' | 'MISS' | 'info' {
-  if (goal === undefined) return 'info';
+  if (goal == null) return 'info';
+  if (isSpeedGoal(goal)) {
+    const speedup = 1 / ratio;
+    if (goal.stretch !== undefined && speedup >= goal.stretch) return 'PASS (stretch)';
+    return speedup >= goal.minSpeedup ? 'PASS' : 'MISS';
+  }
   if (goal.stretch !== undefined && ratio <= goal.stretch) return 'PASS (stretch)';
   return ratio <= goal.max ? 'PASS' : 'MISS';
 }
 
-export function describeGoal(goal: Goal | undefined): string {
-  if (goal === undefined) return '—';
+export function describeGoal(goal: Goal | null | undefined): string {
+  if (goal == null) return '—';
+  if (isSpeedGoal(goal)) {
+    const main = `≥ ${goal.minSpeedup.toFixed(2)}×`;
+    return goal.stretch === undefined ? main : `${main} (stretch ≥ ${goal.stretch.toFixed(2)}×)`;
+  }
   const main = `≤ ${goal.max.toFixed(2)}×`;
   return goal.stretch === undefined ? main : `${main} (stretch ≤ ${goal.stretch.toFixed(2)}×)`;
 }

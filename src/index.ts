@@ -75,11 +75,20 @@ export type { DropTotal, StageStats } from './streaming/StreamMonitor.js';
 
 // Stream operators
 export { batch } from './operators/batch.js';
+export { memoize } from './operators/memoize.js';
+export type { MemoizeOptions, MemoizeRegistration } from './operators/memoize.js';
 export type { BatchOptions } from './operators/batch.js';
 export { parallel } from './operators/parallel.js';
 export type { ParallelOptions, TaskContext } from './operators/parallel.js';
 export { streamTimeout } from './operators/streamTimeout.js';
 export type { StreamTimeoutOptions } from './operators/streamTimeout.js';
+export { tryMap } from './operators/tryMap.js';
+export type {
+  TryMapContext,
+  TryMapFailure,
+  TryMapOptions,
+  TryMapRetryOptions,
+} from './operators/tryMap.js';
 
 // Errors
 export { HandlerNotFoundError, isHandlerNotFoundError } from './errors/HandlerNotFoundError.js';

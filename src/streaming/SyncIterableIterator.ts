@@ -18,7 +18,10 @@ export class SyncIterableIterator<T> implements AsyncIterator<T>, SyncTaker<T> {
   #ended: { readonly error: unknown; readonly failed: boolean } | undefined;
 
   constructor(iterable: Iterable<T>) {
-    this.#iterator = iterable[Symbol.iterator]();
+    // An array is read by index: a batch of 100 is then a copy, not 100 iterator steps.
+    this.#iterator = Array.isArray(iterable)
+      ? new ArrayCursor(iterable as T[])
+      : iterable[Symbol.iterator]();
   }
 
   next(): Promise<IteratorResult<T>> {
@@ -37,6 +40,10 @@ export class SyncIterableIterator<T> implements AsyncIterator<T>, SyncTaker<T> {
   [TAKE_SYNC](into: T[], max: number): void {
     if (this.#ended !== undefined) return;
     const iterator = this.#iterator;
+    if (iterator instanceof ArrayCursor) {
+      if (iterator.take(into, max)) this.#ended = { error: undefined, failed: false };
+      return;
+    }
     try {
       for (let taken = 0; taken < max; taken++) {
         const result = iterator.next();
@@ -58,5 +65,33 @@ export class SyncIterableIterator<T> implements AsyncIterator<T>, SyncTaker<T> {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+}
+
+/** Iterates an array by index, like the array's own iterator, and can take many at once. */
+class ArrayCursor<T> implements Iterator<T> {
+  #index = 0;
+
+  constructor(readonly array: readonly T[]) {}
+
+  next(): IteratorResult<T> {
+    const array = this.array;
+    return this.#index < array.length
+      ? { value: array[this.#index++] as T, done: false }
+      : { value: undefined, done: true };
+  }
+
+  /** Moves up to `max` items into `into`; true when the array is exhausted. */
+  take(into: T[], max: number): boolean {
+    const array = this.array;
+    const end = Math.min(array.length, this.#index + max);
+    for (let i = this.#index; i < end; i++) into.push(array[i] as T);
+    this.#index = end;
+    return end === array.length;
+  }
+
+  return(): IteratorResult<T> {
+    this.#index = this.array.length;
+    return { value: undefined, done: true };
   }
 }
