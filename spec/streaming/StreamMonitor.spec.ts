@@ -186,6 +186,33 @@ describe('StreamMonitor', () => {
     expect(monitor.snapshot()).toEqual([]);
   });
 
+  it('emits the live stages every period while watched, and stops its timer on unsubscribe', async () => {
+    jest.useFakeTimers();
+    const monitor = new StreamMonitor();
+    const ticks = new Subject<number>();
+    const mediator = createMediator({
+      handlers: [handler(Ticks, () => ticks)],
+      streams: { monitor },
+    });
+    const seen: number[] = [];
+    const watching = monitor.watch(100).subscribe((stages) => seen.push(stages.length));
+    jest.advanceTimersByTime(0); // the first snapshot comes at once (on the next timer turn)
+    expect(seen).toEqual([0]);
+    const iterator = mediator.createStream(new Ticks())[Symbol.asyncIterator]();
+    void iterator.next();
+    await flushMicrotasks();
+    jest.advanceTimersByTime(100);
+    expect(seen).toEqual([0, 1]);
+    await iterator.return!();
+    jest.advanceTimersByTime(100);
+    expect(seen).toEqual([0, 1, 0]);
+    watching.unsubscribe();
+    expect(jest.getTimerCount()).toBe(0);
+    expect(() => monitor.watch(0)).toThrow(
+      new RangeError("Option 'periodMs' must be a whole number ≥ 1, got 0."),
+    );
+  });
+
   it('rejects a monitor option that is not a StreamMonitor, naming it', () => {
     expect(() => createMediator({ streams: { monitor: {} as StreamMonitor } })).toThrow(
       new TypeError("Option 'streams.monitor' must be a StreamMonitor, got {}."),

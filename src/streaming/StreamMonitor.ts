@@ -1,3 +1,5 @@
+import { map, timer, type Observable } from 'rxjs';
+import { checkInteger } from '../errors/validate.js';
 import type { OverflowStrategy } from './OverflowStrategy.js';
 
 /** What one buffering stage of one live stream looks like right now. */
@@ -63,6 +65,22 @@ export class StreamMonitor {
   snapshot(): StageStats[] {
     const now = performance.now();
     return [...this.#live].map((probe) => probe.stats(now));
+  }
+
+  /**
+   * The live stages every `periodMs`, the first right away (on the next timer turn): for health checks and dashboards. Cold;
+   * its timer runs only while subscribed.
+   *
+   * @example
+   * ```ts
+   * monitor.watch(1000).subscribe((stages) => {
+   *   for (const s of stages) if (s.utilisation > 0.9) log.warn(`${s.stream}/${s.stage} nearly full`);
+   * });
+   * ```
+   */
+  watch(periodMs: number): Observable<StageStats[]> {
+    checkInteger('periodMs', periodMs, 1);
+    return timer(0, periodMs).pipe(map(() => this.snapshot()));
   }
 
   /** Items dropped per stream, stage and strategy since the monitor was made (only growing). */
