@@ -12,7 +12,7 @@ import {
 } from '../streaming/StreamOperator.js';
 import { DEFAULT_PIPELINE } from '../streaming/StreamPipelineOptions.js';
 import { isPromiseLike } from '../streaming/toAsyncIterator.js';
-import { currentValve, subscribeThroughValve, Valve } from '../streaming/Valve.js';
+import { currentValve, outsideValve, subscribeThroughValve, Valve } from '../streaming/Valve.js';
 
 /** What each task of a {@link parallel} stage receives beside its item. */
 export interface TaskContext {
@@ -410,14 +410,19 @@ function parallelObservable<T, R>(
     const waiting: OverflowBuffer<T> = new OverflowBuffer<T>(capacity, overflow, probe);
     const feed = new Subject<{ readonly item: T; readonly index: number }>();
     const held = ordered ? new Map<number, R>() : undefined;
+    // Results due out while the stage downstream has no room: at most `concurrency`, since a
+    // slot stays taken until its result is emitted.
+    const ready = new RingBuffer<R>(concurrency);
+    const downstream = currentValve();
     let upstream: Subscription | undefined;
     let started = 0;
-    let emitted = 0;
+    let queued = 0; // results moved to `ready`, in input order when ordered
     let active = 0; // started and not yet emitted
     let upstreamDone = false;
     let finished = false;
+    let parked = false; // waiting for the stage downstream to make room
     // Shut while every slot is taken, or while the stage we emit into has no room.
-    const valve = new Valve(() => active < concurrency && waiting.size === 0, currentValve());
+    const valve = new Valve(() => active < concurrency && waiting.size === 0, downstream);
 
     const fail = (error: unknown): void => {
       finished = true;
@@ -425,18 +430,39 @@ function parallelObservable<T, R>(
       controller.abort(error); // in-flight work is aborted before the consumer hears of it
       subscriber.error(error);
     };
+    const onItem = (item: T): void => {
+      if (probe !== undefined) probe.itemsIn++;
+      if (active < concurrency && waiting.size === 0) start(item);
+      else if (!waiting.offer(item)) fail(new BufferOverflowError(capacity));
+    };
     const start = (item: T): void => {
       active++;
       feed.next({ item, index: started++ });
     };
     const emit = (value: R): void => {
       active--;
-      emitted++;
       if (probe !== undefined) probe.itemsOut++;
       subscriber.next(value);
       if (waiting.size > 0) start(waiting.shift());
       if (upstreamDone && waiting.size === 0 && active === 0) feed.complete();
       valve.notify();
+    };
+    /** Emits ready results while the stage downstream has room; parks until it has. */
+    const flush = (): void => {
+      while (ready.size > 0 && !subscriber.closed) {
+        if (downstream !== undefined && !downstream.open) {
+          if (!parked) {
+            parked = true;
+            downstream.whenOpen(resume);
+          }
+          return;
+        }
+        emit(ready.shift());
+      }
+    };
+    const resume = (): void => {
+      parked = false;
+      flush();
     };
 
     const results = feed
@@ -452,13 +478,16 @@ function parallelObservable<T, R>(
       )
       .subscribe({
         next: ({ value, index }) => {
-          if (held === undefined) return emit(value);
-          held.set(index, value);
-          while (held.has(emitted)) {
-            const next = held.get(emitted) as R;
-            held.delete(emitted);
-            emit(next);
+          if (held === undefined) {
+            ready.push(value);
+          } else {
+            held.set(index, value);
+            while (held.has(queued)) {
+              ready.push(held.get(queued) as R);
+              held.delete(queued++);
+            }
           }
+          flush();
         },
         error: fail,
         complete: () => {
@@ -472,11 +501,7 @@ function parallelObservable<T, R>(
         upstream = inner;
         return source.subscribe(inner);
       }).subscribe({
-        next: (item) => {
-          if (probe !== undefined) probe.itemsIn++;
-          if (active < concurrency && waiting.size === 0) start(item);
-          else if (!waiting.offer(item)) fail(new BufferOverflowError(capacity));
-        },
+        next: (item) => outsideValve(onItem, item),
         error: fail,
         complete: () => {
           upstreamDone = true;
@@ -491,6 +516,7 @@ function parallelObservable<T, R>(
       valve.clear();
       waiting.clear();
       held?.clear();
+      ready.clear();
       probe?.close();
       if (!finished) controller.abort();
     };

@@ -12,7 +12,7 @@ import {
 } from '../streaming/StreamOperator.js';
 import { DEFAULT_PIPELINE } from '../streaming/StreamPipelineOptions.js';
 import { isPromiseLike } from '../streaming/toAsyncIterator.js';
-import { currentValve, subscribeThroughValve, Valve } from '../streaming/Valve.js';
+import { currentValve, outsideValve, subscribeThroughValve, Valve } from '../streaming/Valve.js';
 
 /** What each call of a {@link tryMap} projection receives beside its item. */
 export interface TryMapContext {
@@ -722,22 +722,24 @@ function tryMapObservable<T, R>(
     // Shut while an item is awaited or waiting, or while the stage we emit into has no room.
     const valve = new Valve(() => !runner.busy && waiting.size === 0, currentValve());
 
+    const onItem = (item: T): void => {
+      if (probe !== undefined) probe.itemsIn++;
+      if (runner.busy || waiting.size > 0) {
+        if (!waiting.offer(item)) fail(new BufferOverflowError(capacity));
+        return;
+      }
+      const value = runner.run(item, index++);
+      if (value === PENDING) return;
+      emit(value);
+      if (waiting.size > 0) drain(); // items that arrived while we emitted
+    };
+
     subscribeThroughValve(valve, () =>
       new Observable<T>((inner) => {
         upstream = inner;
         return source.subscribe(inner);
       }).subscribe({
-        next: (item) => {
-          if (probe !== undefined) probe.itemsIn++;
-          if (runner.busy || waiting.size > 0) {
-            if (!waiting.offer(item)) fail(new BufferOverflowError(capacity));
-            return;
-          }
-          const value = runner.run(item, index++);
-          if (value === PENDING) return;
-          emit(value);
-          if (waiting.size > 0) drain(); // items that arrived while we emitted
-        },
+        next: (item) => outsideValve(onItem, item),
         error: fail,
         complete: () => {
           upstreamDone = true;

@@ -24,7 +24,9 @@ export class ObservableIterator<T> implements AsyncIterator<T>, SyncTaker<T> {
   #error: unknown;
   /** Lets a pull source upstream read one item ahead of the consumer, no more. */
   readonly #valve = new Valve(() => this.#buffer.size === 0);
-  readonly #probe: StageProbe | undefined;
+  #probe: StageProbe | undefined;
+  /** Where to report, once subscribed (an iterator never read registers nothing). */
+  readonly #monitor: { readonly monitor: StreamMonitor; readonly stream: string } | undefined;
 
   constructor(
     source: Observable<T>,
@@ -34,11 +36,8 @@ export class ObservableIterator<T> implements AsyncIterator<T>, SyncTaker<T> {
     stream = 'stream',
   ) {
     this.#source = source;
-    this.#probe = monitor?.open('bridge', stream, capacity, overflow, () => ({
-      buffered: this.#buffer.size,
-      inFlight: 0,
-    }));
-    this.#buffer = new OverflowBuffer(capacity, overflow, this.#probe);
+    this.#buffer = new OverflowBuffer(capacity, overflow);
+    if (monitor !== undefined) this.#monitor = { monitor, stream };
   }
 
   /** Items dropped so far by a lossy overflow strategy. */
@@ -98,6 +97,16 @@ export class ObservableIterator<T> implements AsyncIterator<T>, SyncTaker<T> {
 
   #subscribe(): void {
     this.#state = 'open';
+    if (this.#monitor !== undefined) {
+      const buffer = this.#buffer;
+      this.#probe = buffer.probe = this.#monitor.monitor.open(
+        'bridge',
+        this.#monitor.stream,
+        buffer.capacity,
+        buffer.strategy,
+        () => ({ buffered: buffer.size, inFlight: 0 }),
+      );
+    }
     // A synchronous source may emit, complete or fail inside subscribe(). The source is given a
     // subscriber held from the start, so an overflow during that first burst unsubscribes it at
     // once (a synchronous source stops when it sees `closed`) instead of letting it run on.

@@ -17,7 +17,7 @@ export class OverflowBuffer<T> {
     capacity: number,
     readonly strategy: OverflowStrategy,
     /** Told of every drop, when the stream is monitored. */
-    readonly probe?: StageProbe,
+    public probe?: StageProbe,
   ) {
     this.#ring = new RingBuffer(capacity);
   }

@@ -74,6 +74,24 @@ export function subscribeThroughValve<T>(valve: Valve, subscribe: () => T): T {
   }
 }
 
+/**
+ * Runs `fn(arg)` with no valve visible. A stage whose upstream emits synchronously during
+ * subscription runs its per-item user code (a task, a projection) inside that subscription; a
+ * pull source the user code opens must not capture the stage's own valve, which is shut while
+ * that very item is being worked on (it would wait for itself).
+ * @internal
+ */
+export function outsideValve<A>(fn: (arg: A) => void, arg: A): void {
+  const previous = current;
+  if (previous === undefined) return fn(arg);
+  current = undefined;
+  try {
+    fn(arg);
+  } finally {
+    current = previous;
+  }
+}
+
 /** The valve of the nearest stage downstream, read by a pull source when subscribed. @internal */
 export function currentValve(): Valve | undefined {
   return current;
