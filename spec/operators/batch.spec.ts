@@ -8,27 +8,12 @@ import { parallel } from '../../src/operators/parallel.js';
 import { DEFAULT_PIPELINE } from '../../src/streaming/StreamPipelineOptions.js';
 import { deferred, flushMicrotasks, type Deferred } from '../helpers/deferred.js';
 import { trackedController } from '../helpers/signals.js';
+import { countingSource } from '../helpers/countingSource.js';
 
 class Numbers extends StreamRequest<number> {}
 
 const DONE = { value: undefined, done: true } as const;
 const item = <T>(value: T) => ({ value, done: false }) as const;
-
-/** An infinite (or bounded) counting source that records how many items were pulled. */
-function countingSource(count = Infinity) {
-  const state = { pulled: 0, finallyRan: false };
-  async function* source(): AsyncGenerator<number> {
-    try {
-      for (let i = 0; i < count; i++) {
-        state.pulled++;
-        yield i;
-      }
-    } finally {
-      state.finallyRan = true;
-    }
-  }
-  return { state, source };
-}
 
 /** A source whose every read the spec settles by hand; records its reads and `return()`. */
 function manualSource() {

@@ -10,27 +10,12 @@ import {
 } from '../../src/index.js';
 import { parallel } from '../../src/operators/parallel.js';
 import { deferred, flushMicrotasks, type Deferred } from '../helpers/deferred.js';
+import { countingSource } from '../helpers/countingSource.js';
 
 class Numbers extends StreamRequest<number> {
   constructor(readonly count = Infinity) {
     super();
   }
-}
-
-/** An infinite (or bounded) counting source that records how many items were pulled. */
-function countingSource(count = Infinity) {
-  const state = { pulled: 0, finallyRan: false };
-  async function* source(): AsyncGenerator<number> {
-    try {
-      for (let i = 0; i < count; i++) {
-        state.pulled++;
-        yield i;
-      }
-    } finally {
-      state.finallyRan = true;
-    }
-  }
-  return { state, source };
 }
 
 function mediatorFor(source: () => AsyncIterable<number>) {

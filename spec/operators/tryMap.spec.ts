@@ -19,24 +19,9 @@ import { trackedController } from '../helpers/signals.js';
 import { StreamMonitor } from '../../src/streaming/StreamMonitor.js';
 import type { StageContext } from '../../src/streaming/StreamOperator.js';
 import { DEFAULT_PIPELINE } from '../../src/streaming/StreamPipelineOptions.js';
+import { countingSource } from '../helpers/countingSource.js';
 
 class Numbers extends StreamRequest<number> {}
-
-/** An infinite (or bounded) counting source that records how many items were pulled. */
-function countingSource(count = Infinity) {
-  const state = { pulled: 0, finallyRan: false };
-  async function* source(): AsyncGenerator<number> {
-    try {
-      for (let i = 0; i < count; i++) {
-        state.pulled++;
-        yield i;
-      }
-    } finally {
-      state.finallyRan = true;
-    }
-  }
-  return { state, source };
-}
 
 function mediatorFor(source: () => AsyncIterable<number> | Iterable<number>) {
   return createMediator({ handlers: [handler(Numbers, () => source())] });

@@ -3,11 +3,7 @@ import type { BridgeOptions } from '../streaming/toAsyncIterator.js';
 import { syncTakerOf, TAKE_SYNC, type SyncTaker } from '../streaming/takeSync.js';
 import { Context } from './HandlerContext.js';
 import type { Invoke } from './pipeline.js';
-
-const DONE: IteratorResult<never> = Object.freeze({
-  value: undefined,
-  done: true,
-}) as IteratorResult<never>;
+import { DONE } from '../streaming/DONE.js';
 
 /** @internal What one `createStream()` iteration needs. */
 export interface StreamCall {

@@ -3,6 +3,7 @@ import { checkInteger, show } from '../errors/validate.js';
 import { streamOperator, type StreamOperator } from '../streaming/StreamOperator.js';
 import { DEFAULT_PIPELINE } from '../streaming/StreamPipelineOptions.js';
 import { syncTakerOf, TAKE_SYNC, type SyncTaker } from '../streaming/takeSync.js';
+import { DONE } from '../streaming/DONE.js';
 
 /** Options of {@link batch}. */
 export interface BatchOptions {
@@ -86,11 +87,6 @@ function readOptions(sizeOrOptions: unknown): BatchOptions {
     maxWaitMs: maxWaitMs as number | undefined,
   };
 }
-
-const DONE: IteratorResult<never> = Object.freeze({
-  value: undefined,
-  done: true,
-}) as IteratorResult<never>;
 
 /**
  * The `for await` stage. A read waits (as `#waiter`) while the source is read one `next()` at a

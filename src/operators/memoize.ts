@@ -2,6 +2,7 @@ import { streamBehavior, type BehaviorRegistration } from '../core/Behavior.js';
 import type { HandlerContext } from '../core/HandlerContext.js';
 import type { MessageClass, StreamMessage } from '../core/types.js';
 import { checkFunction, checkInteger, checkObject, show } from '../errors/validate.js';
+import { DONE } from '../streaming/DONE.js';
 
 /** Options of {@link memoize}. */
 export interface MemoizeOptions<M extends StreamMessage<any> = StreamMessage<any>> {
@@ -128,11 +129,6 @@ export function memoize<M extends StreamMessage<any> = StreamMessage<any>>(
 }
 
 type Upstream = () => AsyncIterable<unknown>;
-
-const DONE: IteratorResult<never> = Object.freeze({
-  value: undefined,
-  done: true,
-}) as IteratorResult<never>;
 
 const now = (): number => performance.now();
 

@@ -13,6 +13,7 @@ import {
 import { DEFAULT_PIPELINE } from '../streaming/StreamPipelineOptions.js';
 import { isPromiseLike } from '../streaming/toAsyncIterator.js';
 import { currentValve, outsideValve, subscribeThroughValve, Valve } from '../streaming/Valve.js';
+import { DONE } from '../streaming/DONE.js';
 
 /** What each task of a {@link parallel} stage receives beside its item. */
 export interface TaskContext {
@@ -135,11 +136,6 @@ interface ParallelSettings {
 }
 
 type Task<T, R> = (item: T, context: TaskContext) => R | PromiseLike<R>;
-
-const DONE: IteratorResult<never> = Object.freeze({
-  value: undefined,
-  done: true,
-}) as IteratorResult<never>;
 
 /**
  * The `for await` stage. `inFlight` counts tasks started and not yet delivered: the source is

@@ -3,6 +3,7 @@ import { StreamTimeoutError, type StreamTimeoutKind } from '../errors/StreamTime
 import { checkObject, show } from '../errors/validate.js';
 import { streamOperator, type StreamOperator } from '../streaming/StreamOperator.js';
 import { currentValve, subscribeThroughValve } from '../streaming/Valve.js';
+import { DONE } from '../streaming/DONE.js';
 
 /** Options of {@link streamTimeout}. Give at least one; each is in milliseconds. */
 export interface StreamTimeoutOptions {
@@ -138,11 +139,6 @@ class WaitTimer {
     else this.#timer = setTimeout(this.#check, left);
   };
 }
-
-const DONE: IteratorResult<never> = Object.freeze({
-  value: undefined,
-  done: true,
-}) as IteratorResult<never>;
 
 /**
  * The `for await` stage. One source read at a time, started by the consumer's `next()`: idle

@@ -13,6 +13,7 @@ import {
 import { DEFAULT_PIPELINE } from '../streaming/StreamPipelineOptions.js';
 import { isPromiseLike } from '../streaming/toAsyncIterator.js';
 import { currentValve, outsideValve, subscribeThroughValve, Valve } from '../streaming/Valve.js';
+import { DONE } from '../streaming/DONE.js';
 
 /** What each call of a {@link tryMap} projection receives beside its item. */
 export interface TryMapContext {
@@ -478,11 +479,6 @@ class ItemRunner<T, R> {
     this.#fail(error);
   }
 }
-
-const DONE: IteratorResult<never> = Object.freeze({
-  value: undefined,
-  done: true,
-}) as IteratorResult<never>;
 
 /**
  * The `for await` stage: each `next()` reads one source item (only then), runs it through the

@@ -1,9 +1,5 @@
 import { TAKE_SYNC, type SyncTaker } from './takeSync.js';
-
-const DONE: IteratorResult<never> = Object.freeze({
-  value: undefined,
-  done: true,
-}) as IteratorResult<never>;
+import { DONE } from './DONE.js';
 
 /**
  * Presents a synchronous iterator (an array, a `function*` generator) as an async one: each

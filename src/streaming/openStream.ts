@@ -1,11 +1,7 @@
 import { InvalidHandlerResultError } from '../errors/InvalidHandlerResultError.js';
 import { isPromiseLike, toAsyncIterator, type BridgeOptions } from './toAsyncIterator.js';
 import { syncTakerOf, TAKE_SYNC, type SyncTaker } from './takeSync.js';
-
-const DONE: IteratorResult<never> = Object.freeze({
-  value: undefined,
-  done: true,
-}) as IteratorResult<never>;
+import { DONE } from './DONE.js';
 
 /** Who produced a stream source, for the error when it is unusable. @internal */
 export interface SourceOwner {
