@@ -2,7 +2,8 @@ import { defer, from, map, mergeMap, Observable, of, Subject, type Subscription 
 import { BufferOverflowError } from '../errors/BufferOverflowError.js';
 import { checkInteger, checkObject, show } from '../errors/validate.js';
 import { OverflowBuffer } from '../streaming/OverflowBuffer.js';
-import { checkOverflow, type OverflowStrategy } from '../streaming/OverflowStrategy.js';
+import { checkStageBuffer } from '../streaming/checkStageBuffer.js';
+import type { OverflowStrategy } from '../streaming/OverflowStrategy.js';
 import { RingBuffer } from '../streaming/RingBuffer.js';
 import { StreamMonitor, type StageProbe } from '../streaming/StreamMonitor.js';
 import {
@@ -82,23 +83,11 @@ export function parallel<T, R>(
   if (options.ordered !== undefined && typeof options.ordered !== 'boolean') {
     throw new TypeError(`Option 'ordered' must be a boolean, got ${show(options.ordered)}.`);
   }
-  const capacity =
-    options.bufferCapacity === undefined
-      ? undefined
-      : checkInteger('bufferCapacity', options.bufferCapacity, 1);
-  const overflow =
-    options.overflow === undefined ? undefined : checkOverflow('overflow', options.overflow);
-  if (options.monitor !== undefined && !(options.monitor instanceof StreamMonitor)) {
-    throw new TypeError(`Option 'monitor' must be a StreamMonitor, got ${show(options.monitor)}.`);
-  }
-  if (options.name !== undefined && typeof options.name !== 'string') {
-    throw new TypeError(`Option 'name' must be a string, got ${show(options.name)}.`);
-  }
-  if (overflow === 'block') {
-    throw new TypeError(
-      "Option 'overflow' of parallel() cannot be 'block': pull sources are never read ahead of a free slot anyway.",
-    );
-  }
+  const { capacity, overflow } = checkStageBuffer(
+    'parallel',
+    options,
+    'pull sources are never read ahead of a free slot anyway.',
+  );
   const settings = (defaults: StageContext['options'], stream: string): ParallelSettings => ({
     monitor: options.monitor ?? defaults.monitor,
     stream,

@@ -3,7 +3,8 @@ import { BufferOverflowError } from '../errors/BufferOverflowError.js';
 import { isAbortError } from '../errors/isAbortError.js';
 import { checkFunction, checkInteger, checkObject, checkOneOf, show } from '../errors/validate.js';
 import { OverflowBuffer } from '../streaming/OverflowBuffer.js';
-import { checkOverflow, type OverflowStrategy } from '../streaming/OverflowStrategy.js';
+import { checkStageBuffer } from '../streaming/checkStageBuffer.js';
+import type { OverflowStrategy } from '../streaming/OverflowStrategy.js';
 import { StreamMonitor, type StageProbe } from '../streaming/StreamMonitor.js';
 import {
   streamOperator,
@@ -150,23 +151,11 @@ export function tryMap<T, R, F = R>(
   const retry = checkRetry(options.retry);
   checkFunction('fallback', options.fallback);
   checkFunction('onError', options.onError);
-  const capacity =
-    options.bufferCapacity === undefined
-      ? undefined
-      : checkInteger('bufferCapacity', options.bufferCapacity, 1);
-  const overflow =
-    options.overflow === undefined ? undefined : checkOverflow('overflow', options.overflow);
-  if (options.monitor !== undefined && !(options.monitor instanceof StreamMonitor)) {
-    throw new TypeError(`Option 'monitor' must be a StreamMonitor, got ${show(options.monitor)}.`);
-  }
-  if (options.name !== undefined && typeof options.name !== 'string') {
-    throw new TypeError(`Option 'name' must be a string, got ${show(options.name)}.`);
-  }
-  if (overflow === 'block') {
-    throw new TypeError(
-      "Option 'overflow' of tryMap() cannot be 'block': pull sources are never read ahead of the stage anyway.",
-    );
-  }
+  const { capacity, overflow } = checkStageBuffer(
+    'tryMap',
+    options,
+    'pull sources are never read ahead of the stage anyway.',
+  );
   const recovery: Recovery<T, R | F> = {
     retry,
     fallback: options.fallback,

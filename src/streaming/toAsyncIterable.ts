@@ -1,7 +1,8 @@
 import type { Observable } from 'rxjs';
-import { checkInteger, checkObject, show } from '../errors/validate.js';
+import { checkObject } from '../errors/validate.js';
+import { checkStageBuffer } from './checkStageBuffer.js';
 import { ObservableIterator } from './ObservableIterator.js';
-import { checkOverflow, type OverflowStrategy } from './OverflowStrategy.js';
+import type { OverflowStrategy } from './OverflowStrategy.js';
 import { pullSourceOf } from './pullable.js';
 import { StreamMonitor } from './StreamMonitor.js';
 import { DEFAULT_PIPELINE } from './StreamPipelineOptions.js';
@@ -37,20 +38,13 @@ export function toAsyncIterable<T>(
   options: ToAsyncIterableOptions = {},
 ): AsyncIterable<T> {
   checkObject('options', options);
-  const capacity =
-    options.bufferCapacity === undefined
-      ? DEFAULT_PIPELINE.bufferCapacity
-      : checkInteger('bufferCapacity', options.bufferCapacity, 1);
-  const overflow =
-    options.overflow === undefined ? 'error' : checkOverflow('overflow', options.overflow);
-  if (overflow === 'block') {
-    throw new TypeError(
-      "Option 'overflow' of toAsyncIterable() cannot be 'block': an Observable cannot be paused (use pullable() for a pull source).",
-    );
-  }
-  if (options.monitor !== undefined && !(options.monitor instanceof StreamMonitor)) {
-    throw new TypeError(`Option 'monitor' must be a StreamMonitor, got ${show(options.monitor)}.`);
-  }
+  const checked = checkStageBuffer(
+    'toAsyncIterable',
+    options,
+    'an Observable cannot be paused (use pullable() for a pull source).',
+  );
+  const capacity = checked.capacity ?? DEFAULT_PIPELINE.bufferCapacity;
+  const overflow = checked.overflow ?? 'error';
   const pull = pullSourceOf<T>(source);
   return {
     [Symbol.asyncIterator]: () =>
