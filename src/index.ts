@@ -44,6 +44,8 @@ export type {
   Behavior,
   BehaviorOptions,
   BehaviorRegistration,
+  BehaviorSet,
+  NextOptions,
   NotificationBehavior,
   RequestBehavior,
   StreamBehavior,

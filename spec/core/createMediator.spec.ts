@@ -455,7 +455,7 @@ describe('createMediator', () => {
         const error = thrownBy(() => createMediator({ behaviors: [entry as never] }));
         expect(error).toBeInstanceOf(TypeError);
         expect(error.message).toMatch(
-          /^Each entry of 'behaviors' must come from requestBehavior\(\), streamBehavior\(\), notificationBehavior\(\) or interceptRequest\(\), got /,
+          /^Each entry of 'behaviors' must come from requestBehavior\(\), streamBehavior\(\), notificationBehavior\(\), interceptRequest\(\) or be a behavior set such as retry\(\), got /,
         );
       },
     );

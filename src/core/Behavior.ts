@@ -14,6 +14,30 @@ import type {
 } from './types.js';
 
 /**
+ * What a behavior may change for the rest of the pipeline when it calls `next()`.
+ *
+ * @example
+ * ```ts
+ * // Give the handler a signal that also aborts after 5 s.
+ * requestBehavior((req, next, ctx) =>
+ *   next(req, { signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(5_000)]) }),
+ * );
+ * ```
+ */
+export interface NextOptions {
+  /**
+   * The signal the inner behaviors and the handler see as `context.signal`. Pass one that
+   * aborts when the outer signal does (e.g. `AbortSignal.any([ctx.signal, mine])`): the
+   * pipeline does not link them for you.
+   *
+   * A function is called the first time anyone reads `context.signal` (at most once), so a
+   * behavior that only may need to abort (a timeout) pays for an `AbortController` only when
+   * the handler actually looks at its signal. Default: the current `context.signal`.
+   */
+  readonly signal?: AbortSignal | (() => AbortSignal);
+}
+
+/**
  * Wraps request handling. Call `next()` to run the rest of the pipeline (optionally with a
  * replacement request), or don't, to short-circuit. `next` may be called again, e.g. to retry.
  *
@@ -30,7 +54,7 @@ import type {
 export interface RequestBehavior<M extends RequestMessage<any> = RequestMessage<any>> {
   handle(
     request: M,
-    next: (request?: M) => Promise<ResultOf<M>>,
+    next: (request?: M, options?: NextOptions) => Promise<ResultOf<M>>,
     context: HandlerContext,
   ): MaybePromise<ResultOf<M>>;
 }
@@ -54,7 +78,7 @@ export interface RequestBehavior<M extends RequestMessage<any> = RequestMessage<
 export interface StreamBehavior<M extends StreamMessage<any> = StreamMessage<any>> {
   handle(
     request: M,
-    next: (request?: M) => AsyncIterable<ItemOf<M>>,
+    next: (request?: M, options?: NextOptions) => AsyncIterable<ItemOf<M>>,
     context: HandlerContext,
   ): MaybePromise<StreamSource<ItemOf<M>>>;
 }
@@ -72,7 +96,7 @@ export interface StreamBehavior<M extends StreamMessage<any> = StreamMessage<any
 export interface NotificationBehavior<N extends NotificationMessage = NotificationMessage> {
   handle(
     notification: N,
-    next: (notification?: N) => Promise<void>,
+    next: (notification?: N, options?: NextOptions) => Promise<void>,
     context: HandlerContext,
   ): MaybePromise<void>;
 }
@@ -92,6 +116,21 @@ export interface BehaviorRegistration {
   readonly resolve: () => Behavior;
   /** True when `resolve` always returns the same instance. */
   readonly shared: boolean;
+}
+
+/**
+ * Several behavior registrations that belong together: a resilience policy that wraps both
+ * requests and streams, for instance. `behaviors` accepts a set wherever it accepts a
+ * registration; its registrations take its place, in order.
+ *
+ * @example
+ * ```ts
+ * const audit: BehaviorSet = { behaviors: [requestBehavior(auditRequest), streamBehavior(auditStream)] };
+ * createMediator({ handlers, behaviors: [audit] });
+ * ```
+ */
+export interface BehaviorSet {
+  readonly behaviors: readonly BehaviorRegistration[];
 }
 
 /** Options of {@link requestBehavior}, {@link streamBehavior} and {@link notificationBehavior}. */

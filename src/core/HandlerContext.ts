@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { show } from '../errors/validate.js';
 import type { BridgeOptions } from '../streaming/toAsyncIterator.js';
 
 /**
@@ -41,25 +42,57 @@ export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
  * @internal
  */
 export class Context implements HandlerContext {
+  #signal: AbortSignal | (() => AbortSignal);
   #correlationId: string | undefined;
   /** A notification handler's context defers to the publish call's, so one id is shared lazily. */
   readonly #parent: Context | undefined;
 
   constructor(
     readonly messageName: string,
-    readonly signal: AbortSignal,
+    signal: AbortSignal | (() => AbortSignal),
     correlationId: string | undefined,
     readonly handlerName?: string,
     /** How a stream call buffers push sources, for every level of its pipeline. */
     readonly bridge?: BridgeOptions,
     parent?: Context,
   ) {
+    this.#signal = signal;
     this.#correlationId = correlationId;
     this.#parent = parent;
   }
 
+  /** The signal; a lazy one (see `NextOptions.signal`) is made on first read. */
+  get signal(): AbortSignal {
+    const signal = this.#signal;
+    if (typeof signal !== 'function') return signal;
+    const made = signal();
+    if (!(made instanceof AbortSignal)) {
+      throw new TypeError(
+        `The signal factory passed to next() must return an AbortSignal, got ${show(made)}.`,
+      );
+    }
+    return (this.#signal = made);
+  }
+
   get correlationId(): string {
     return (this.#correlationId ??= this.#parent?.correlationId ?? randomUUID());
+  }
+
+  /** The same call under another signal (a behavior's `next(message, { signal })`). */
+  withSignal(signal: AbortSignal | (() => AbortSignal)): Context {
+    if (!(signal instanceof AbortSignal) && typeof signal !== 'function') {
+      throw new TypeError(
+        `Option 'signal' of next() must be an AbortSignal or a function returning one, got ${show(signal)}.`,
+      );
+    }
+    return new Context(
+      this.messageName,
+      signal,
+      this.#correlationId,
+      this.handlerName,
+      this.bridge,
+      this.#correlationId === undefined ? this : undefined,
+    );
   }
 
   /** The same call seen from one notification handler. */

@@ -15,7 +15,7 @@ import { openStream, type SourceOwner } from '../streaming/openStream.js';
 import { isPromiseLike } from '../streaming/toAsyncIterator.js';
 import { toObservable } from '../streaming/toObservable.js';
 import { currentValve, subscribeThroughValve } from '../streaming/Valve.js';
-import { checkScope, type BehaviorRegistration } from './Behavior.js';
+import { checkScope, type BehaviorRegistration, type BehaviorSet } from './Behavior.js';
 import { describeValue, type HandlerRegistration } from './Handler.js';
 import { Context, NEVER_ABORTED, type CallOptions } from './HandlerContext.js';
 import { handledMessagesOf } from './Handles.js';
@@ -89,8 +89,11 @@ export interface BackgroundErrorInfo {
 export interface MediatorOptions {
   /** Handler registrations (from `handler()`), or instances of `@Handles`-decorated classes. */
   readonly handlers?: Iterable<HandlerRegistration | object>;
-  /** Pipeline behaviors (from `requestBehavior()` and friends); the first is outermost. */
-  readonly behaviors?: Iterable<BehaviorRegistration>;
+  /**
+   * Pipeline behaviors (from `requestBehavior()` and friends) and behavior sets (resilience
+   * policies such as `retry()`); the first is outermost.
+   */
+  readonly behaviors?: Iterable<BehaviorRegistration | BehaviorSet>;
   /** Defaults for `publish()`. */
   readonly publish?: { readonly strategy?: PublishStrategy; readonly concurrency?: number };
   /** Defaults of the streaming pipeline; each call may override them. */
@@ -121,6 +124,8 @@ interface Route extends Pipeline {
  */
 export class Mediator {
   readonly #requests = new Map<unknown, Route>();
+  /** Every message class the mediator knows (handlers and behavior scopes), by message name. */
+  readonly #messageClasses = new Map<string, MessageClass>();
   readonly #streams = new Map<unknown, Route>();
   readonly #notifications = new Map<unknown, NotificationRoute>();
   readonly #pipeline: ResolvedPipelineOptions;
@@ -150,7 +155,7 @@ export class Mediator {
     this.#pipeline = resolvePipelineOptions(DEFAULT_PIPELINE, options.streams, 'streams.');
     this.#build(
       listOf('handlers', options.handlers).flatMap(toRegistrations),
-      listOf('behaviors', options.behaviors).map(checkBehavior),
+      listOf('behaviors', options.behaviors).flatMap(checkBehavior),
     );
   }
 
@@ -184,7 +189,7 @@ export class Mediator {
     let answer: Promise<unknown>;
     try {
       const raw = route.invoke(request, context);
-      answer = raw instanceof Promise ? raw : settle(raw, route.outer, context.signal);
+      answer = raw instanceof Promise ? raw : settle(raw, route.outer, context);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -436,6 +441,20 @@ export class Mediator {
     });
   }
 
+  /**
+   * The message class registered under a message name (see `@MessageName`), or undefined. Used
+   * to turn stored messages back into instances, e.g. when replaying dead letters.
+   *
+   * @example
+   * ```ts
+   * const Class = mediator.messageClass('orders.place');
+   * const request = Object.assign(Object.create(Class!.prototype), stored.payload);
+   * ```
+   */
+  messageClass(name: string): MessageClass | undefined {
+    return this.#messageClasses.get(name);
+  }
+
   #report(error: unknown, info: BackgroundErrorInfo): void {
     try {
       this.#onError(error, info);
@@ -489,7 +508,7 @@ export class Mediator {
     handlers: readonly HandlerRegistration[],
     behaviors: readonly BehaviorRegistration[],
   ): void {
-    const names = new Map<string, unknown>();
+    const names = this.#messageClasses;
     const nameOf = (messageClass: MessageClass): string => {
       const name = messageNameOf(messageClass);
       const owner = names.get(name);
@@ -583,7 +602,11 @@ function listOf<T>(option: string, value: Iterable<T> | undefined): T[] {
 }
 
 /** Refuses a bare behavior (not wrapped by requestBehavior() & co.), which would otherwise be silently ignored. */
-function checkBehavior(entry: BehaviorRegistration): BehaviorRegistration {
+function checkBehavior(entry: BehaviorRegistration | BehaviorSet): BehaviorRegistration[] {
+  const set = (entry as Partial<BehaviorSet> | null)?.behaviors;
+  if (Array.isArray(set) && (entry as Partial<BehaviorRegistration>).kind === undefined) {
+    return set.flatMap((member: BehaviorRegistration) => checkBehavior(member));
+  }
   const r = entry as Partial<BehaviorRegistration> | null;
   if (
     typeof r !== 'object' ||
@@ -592,11 +615,11 @@ function checkBehavior(entry: BehaviorRegistration): BehaviorRegistration {
     typeof r.resolve !== 'function'
   ) {
     throw new TypeError(
-      `Each entry of 'behaviors' must come from requestBehavior(), streamBehavior(), notificationBehavior() or interceptRequest(), got ${describeValue(entry)}.`,
+      `Each entry of 'behaviors' must come from requestBehavior(), streamBehavior(), notificationBehavior(), interceptRequest() or be a behavior set such as retry(), got ${describeValue(entry)}.`,
     );
   }
-  checkScope(entry.kind, entry.for);
-  return entry;
+  checkScope(r.kind!, r.for);
+  return [entry as BehaviorRegistration];
 }
 
 function isRegistration(entry: unknown): entry is HandlerRegistration {

@@ -2,14 +2,18 @@ import { isObservable, type Observable } from 'rxjs';
 import { InvalidHandlerResultError } from '../errors/InvalidHandlerResultError.js';
 import { openStream, type SourceOwner } from '../streaming/openStream.js';
 import type { BridgeOptions } from '../streaming/toAsyncIterator.js';
-import type { Behavior, BehaviorRegistration } from './Behavior.js';
+import type { Behavior, BehaviorRegistration, NextOptions } from './Behavior.js';
 import type { HandlerRegistration } from './Handler.js';
 import { NEVER_ABORTED, type Context } from './HandlerContext.js';
 
 /** Runs a message through its behaviors and handler; returns the raw result. @internal */
 export type Invoke = (message: unknown, context: Context) => unknown;
 
-type Handle = (message: unknown, next: (message?: unknown) => unknown, context: Context) => unknown;
+type Handle = (
+  message: unknown,
+  next: (message?: unknown, options?: NextOptions) => unknown,
+  context: Context,
+) => unknown;
 
 /** The handler's `handle`, resolved once when its instance is shared. */
 function handlerCall(registration: HandlerRegistration): Invoke {
@@ -56,8 +60,13 @@ function compose(
     invoke = (message, context) =>
       (get().handle as Handle)(
         message,
-        (replacement) =>
-          wrapNext(inner, replacement === undefined ? message : replacement, context, innerOwner),
+        (replacement, options) =>
+          wrapNext(
+            inner,
+            replacement === undefined ? message : replacement,
+            options?.signal === undefined ? context : context.withSignal(options.signal),
+            innerOwner,
+          ),
         context,
       );
     outer = { handlerName: behavior.name, messageName: owner.messageName };
@@ -70,9 +79,13 @@ function compose(
  * already: the fast path for Promise and value handlers.
  * @internal
  */
-export function settle(raw: unknown, owner: SourceOwner, signal: AbortSignal): Promise<unknown> {
+export function settle(
+  raw: unknown,
+  owner: SourceOwner,
+  context: { readonly signal: AbortSignal },
+): Promise<unknown> {
   if (raw instanceof Promise) return raw;
-  if (isObservable(raw)) return lastValue(raw, owner, signal);
+  if (isObservable(raw)) return lastValue(raw, owner, context.signal);
   return Promise.resolve(raw);
 }
 
@@ -83,7 +96,7 @@ function settleStep(
   owner: SourceOwner,
 ): Promise<unknown> {
   try {
-    return settle(step(message, context), owner, context.signal);
+    return settle(step(message, context), owner, context);
   } catch (error) {
     return Promise.reject(error);
   }
