@@ -1,7 +1,8 @@
 import { Observable, type Subscription } from 'rxjs';
 import { BufferOverflowError } from '../errors/BufferOverflowError.js';
 import { isAbortError } from '../errors/isAbortError.js';
-import { checkFunction, checkInteger, checkObject, checkOneOf, show } from '../errors/validate.js';
+import { checkFunction, checkInteger, checkObject, show } from '../errors/validate.js';
+import { backoffDelay, checkBackoff, MAX_TIMER_MS, type Backoff } from './backoff.js';
 import { OverflowBuffer } from '../streaming/OverflowBuffer.js';
 import { checkStageBuffer } from '../streaming/checkStageBuffer.js';
 import type { OverflowStrategy } from '../streaming/OverflowStrategy.js';
@@ -178,12 +179,8 @@ export function tryMap<T, R, F = R>(
 
 type Project<T, R> = (item: T, context: TryMapContext) => R | PromiseLike<R>;
 
-interface RetrySettings {
+interface RetrySettings extends Backoff {
   readonly maxAttempts: number;
-  readonly delayMs: number;
-  readonly exponential: boolean;
-  readonly maxDelayMs: number;
-  readonly jitter: boolean;
   readonly shouldRetry: ((error: unknown) => boolean) | undefined;
 }
 
@@ -193,38 +190,16 @@ interface Recovery<T, R> {
   readonly onError: TryMapOptions<T, R>['onError'];
 }
 
-/** Node clamps longer timers to 1 ms; a wait never needs to be longer than this anyway. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 function checkRetry(retry: TryMapRetryOptions | undefined): RetrySettings | undefined {
   if (retry === undefined) return undefined;
   checkObject('retry', retry);
-  if (retry.jitter !== undefined && typeof retry.jitter !== 'boolean') {
-    throw new TypeError(`Option 'retry.jitter' must be a boolean, got ${show(retry.jitter)}.`);
-  }
+  const backoff = checkBackoff('retry.', retry, { delayMs: 0, maxDelayMs: MAX_TIMER_MS });
   checkFunction('retry.shouldRetry', retry.shouldRetry);
   return {
+    ...backoff,
     maxAttempts: checkInteger('retry.maxAttempts', retry.maxAttempts, 1),
-    delayMs: retry.delayMs === undefined ? 0 : checkInteger('retry.delayMs', retry.delayMs, 0),
-    exponential:
-      retry.backoff === undefined ||
-      checkOneOf('retry.backoff', retry.backoff, ['fixed', 'exponential']) === 'exponential',
-    maxDelayMs:
-      retry.maxDelayMs === undefined
-        ? MAX_TIMER_MS
-        : Math.min(MAX_TIMER_MS, checkInteger('retry.maxDelayMs', retry.maxDelayMs, 0, true)),
-    jitter: retry.jitter ?? true,
     shouldRetry: retry.shouldRetry,
   };
-}
-
-/** The wait before attempt `attempt` (≥ 2), in whole ms. */
-function retryDelay(retry: RetrySettings, attempt: number): number {
-  const { delayMs } = retry;
-  const base =
-    retry.exponential && delayMs > 0 ? delayMs * 2 ** Math.min(attempt - 2, 52) : delayMs;
-  const delay = Math.min(retry.maxDelayMs, base);
-  return retry.jitter ? Math.floor(Math.random() * (delay + 1)) : delay;
 }
 
 /** Returned by {@link ItemRunner.run} when the item's value comes later (or never: the stream failed). */
@@ -352,7 +327,7 @@ class ItemRunner<T, R> {
         !isAbortError(error) &&
         (retry.shouldRetry === undefined || retry.shouldRetry(error))
       ) {
-        const delay = retryDelay(retry, ++this.#attempt);
+        const delay = backoffDelay(retry, ++this.#attempt);
         if (delay > 0) {
           this.#timer = setTimeout(this.#retry, delay);
           return PENDING;
