@@ -92,6 +92,84 @@ export type {
   TryMapRetryOptions,
 } from './operators/tryMap.js';
 
+// Resilience policies (behavior sets; documented order, outermost first:
+// memoryGuard → deadLetters → retry → circuitBreaker → bulkhead → rateLimit → timeout → handler)
+export { retry } from './behaviors/retry.js';
+export type {
+  RetryAttemptEvent,
+  RetryContext,
+  RetryEvent,
+  RetryGiveUpEvent,
+  RetryGiveUpReason,
+  RetryOptions,
+  RetryPolicy,
+  RetryStreamOptions,
+  RetryStreamPosition,
+} from './behaviors/retry.js';
+export { circuitBreaker } from './behaviors/circuitBreaker.js';
+export type {
+  CircuitBreakEvent,
+  CircuitBreakReason,
+  CircuitBreakerEvent,
+  CircuitBreakerOptions,
+  CircuitBreakerPolicy,
+  CircuitHalfOpenEvent,
+  CircuitRejectEvent,
+  CircuitResetEvent,
+  CircuitSnapshot,
+  CircuitState,
+  CircuitStateChangeEvent,
+} from './behaviors/circuitBreaker.js';
+export { timeout } from './behaviors/timeout.js';
+export type { TimeoutEvent, TimeoutOptions, TimeoutPolicy } from './behaviors/timeout.js';
+export { bulkhead } from './behaviors/bulkhead.js';
+export type {
+  BulkheadEvent,
+  BulkheadOptions,
+  BulkheadPolicy,
+  BulkheadScope,
+  BulkheadStats,
+  BulkheadTotals,
+} from './behaviors/bulkhead.js';
+export { rateLimit } from './behaviors/rateLimit.js';
+export type {
+  RateLimitEvent,
+  RateLimitOptions,
+  RateLimitPolicy,
+  RateLimitStats,
+} from './behaviors/rateLimit.js';
+export { memoryGuard } from './behaviors/memoryGuard.js';
+export type {
+  MemoryGuardEvent,
+  MemoryGuardOptions,
+  MemoryGuardPolicy,
+  MemoryGuardState,
+  MemoryGuardStats,
+} from './behaviors/memoryGuard.js';
+export { deadLetters } from './behaviors/deadLetters.js';
+export type {
+  DeadLetterEvent,
+  DeadLetterOptions,
+  DeadLetterPolicy,
+  DeadLetterStats,
+  ItemErrorOptions,
+  ReplayOptions,
+  ReplayResult,
+  ReplayTarget,
+} from './behaviors/deadLetters.js';
+export type {
+  AppendResult,
+  DeadLetter,
+  DeadLetterError,
+  DeadLetterKind,
+  DeadLetterQuery,
+  DeadLetterStore,
+} from './behaviors/DeadLetter.js';
+export { MemoryDeadLetterStore } from './behaviors/MemoryDeadLetterStore.js';
+export type { MemoryDeadLetterStoreOptions } from './behaviors/MemoryDeadLetterStore.js';
+export { FileDeadLetterStore } from './behaviors/FileDeadLetterStore.js';
+export type { CompactResult, FileDeadLetterStoreOptions } from './behaviors/FileDeadLetterStore.js';
+
 // Errors
 export { HandlerNotFoundError, isHandlerNotFoundError } from './errors/HandlerNotFoundError.js';
 export type { MessageKind } from './errors/HandlerNotFoundError.js';
@@ -115,4 +193,10 @@ export {
   isStreamTimeoutError,
   type StreamTimeoutKind,
 } from './errors/StreamTimeoutError.js';
+export { CircuitOpenError, isCircuitOpenError } from './errors/CircuitOpenError.js';
+export type { CircuitRejection } from './errors/CircuitOpenError.js';
+export { RequestTimeoutError, isRequestTimeoutError } from './errors/RequestTimeoutError.js';
+export { BulkheadRejectedError, isBulkheadRejectedError } from './errors/BulkheadRejectedError.js';
+export { RateLimitedError, isRateLimitedError } from './errors/RateLimitedError.js';
+export { MemoryPressureError, isMemoryPressureError } from './errors/MemoryPressureError.js';
 export { isAbortError } from './errors/isAbortError.js';
