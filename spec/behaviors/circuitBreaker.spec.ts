@@ -471,9 +471,19 @@ describe('circuitBreaker', () => {
       expect(breaker.state('PlaceOrder')).toBe('closed');
     });
 
+    it("shares one circuit, key '*', across message types with scope 'global'", async () => {
+      const { breaker, mediator, fail } = setup({ scope: 'global' });
+      await fail(4);
+      expect(breaker.state('*')).toBe('open');
+      await expect(mediator.send(new PlaceOrder('sku', 1))).rejects.toMatchObject({
+        name: 'CircuitOpenError',
+        key: '*',
+      });
+    });
+
     it('keys calls by the key function', async () => {
       const { breaker, dep, get, refusal } = setup({
-        key: (request) => `order:${(request as GetOrder).id ?? '-'}`,
+        scope: (request) => `order:${(request as GetOrder).id ?? '-'}`,
       });
       dep.mode = 'fail';
       for (let i = 0; i < 4; i++) await expect(get('a')).rejects.toBe(dep.error);
@@ -484,9 +494,9 @@ describe('circuitBreaker', () => {
     });
 
     it('fails the call with a TypeError when the key function returns no string', async () => {
-      const { get, dep } = setup({ key: () => 7 as unknown as string });
+      const { get, dep } = setup({ scope: () => 7 as unknown as string });
       await expect(get()).rejects.toThrow(
-        "Option 'key' of circuitBreaker() must return a string, got 7 for GetOrder.",
+        "Option 'scope' of circuitBreaker() must return a string key, got 7 for GetOrder.",
       );
       expect(dep.calls).toBe(0);
     });
@@ -501,7 +511,7 @@ describe('circuitBreaker', () => {
 
     it('bounds the keys: evicts the least recently used closed circuit first, keeps open ones', async () => {
       const { breaker, dep, get } = setup({
-        key: (request) => (request as GetOrder).id,
+        scope: (request) => (request as GetOrder).id,
         maxKeys: 3,
       });
       dep.mode = 'fail';
@@ -521,7 +531,7 @@ describe('circuitBreaker', () => {
 
     it('evicts the least recently used open circuit when none is closed, never one isolated by key', async () => {
       const { breaker, dep, get } = setup({
-        key: (request) => (request as GetOrder).id,
+        scope: (request) => (request as GetOrder).id,
         maxKeys: 2,
       });
       breaker.isolate('pinned');
@@ -840,7 +850,11 @@ describe('circuitBreaker', () => {
       [{ stream: { successAfterItems: 0 } }, RangeError, "'stream.successAfterItems'"],
       [{ stream: 3 }, TypeError, "Option 'stream' must be an object, got 3."],
       [{ isFailure: true }, TypeError, "Option 'isFailure' must be a function, got true."],
-      [{ key: 'id' }, TypeError, "Option 'key' must be a function, got 'id'."],
+      [
+        { scope: 'id' },
+        TypeError,
+        "Option 'scope' must be 'messageType', 'global' or a function returning a key, got 'id'.",
+      ],
       [{ name: 1 }, TypeError, "Option 'name' must be a string, got 1."],
       [{ for: [] }, TypeError, "Option 'for' of circuitBreaker() must be a non-empty array"],
     ])('rejects %j', (options, type, message) => {

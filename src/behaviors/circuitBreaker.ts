@@ -86,10 +86,11 @@ export interface CircuitBreakerOptions<M = RequestMessage<any> | StreamMessage<a
    */
   readonly isFailure?: (error: unknown) => boolean;
   /**
-   * The circuit a call belongs to; must return a string. Default: the message name
-   * (`context.messageName`), one circuit per message type.
+   * Which circuit a call belongs to: `'messageType'` (one per message name), `'global'` (one
+   * circuit, key `'*'`, for every message the policy covers), or a function returning the key
+   * (a string). The same option as `bulkhead()`'s and `rateLimit()`'s. Default: `'messageType'`.
    */
-  readonly key?: (request: M, context: HandlerContext) => string;
+  readonly scope?: 'messageType' | 'global' | ((request: M, context: HandlerContext) => string);
   /**
    * Most circuits (keys) kept. A new key beyond it evicts the least recently used closed
    * circuit (forgetting its window); only when none is closed, the least recently used open or
@@ -205,7 +206,7 @@ export interface CircuitBreakerPolicy extends BehaviorSet {
 
 /**
  * A circuit breaker for requests and streams (the seed's `CircuitBreakerBehavior`, done right):
- * state per policy and per key (the message name unless `key` says otherwise), never global.
+ * state per policy and per key (the message name unless `scope` says otherwise), never global.
  *
  * - **Closed**: calls run; outcomes are counted in a sliding window of `samplingWindowMs`. Once
  *   it holds `minimumThroughput` calls and at least `failureRatio` of them failed, it opens.
@@ -260,7 +261,12 @@ export function circuitBreaker<M = RequestMessage<any> | StreamMessage<any>>(
       ? breakDurationMs
       : checkInteger('trialTimeoutMs', options.trialTimeoutMs, 1);
   checkFunction('isFailure', options.isFailure);
-  checkFunction('key', options.key);
+  const scope = options.scope ?? 'messageType';
+  if (scope !== 'messageType' && scope !== 'global' && typeof scope !== 'function') {
+    throw new TypeError(
+      `Option 'scope' must be 'messageType', 'global' or a function returning a key, got ${show(scope)}.`,
+    );
+  }
   const maxKeys =
     options.maxKeys === undefined ? 1000 : checkInteger('maxKeys', options.maxKeys, 1);
   checkObject('stream', options.stream);
@@ -282,14 +288,15 @@ export function circuitBreaker<M = RequestMessage<any> | StreamMessage<any>>(
   };
   const circuits = new Circuits(settings, maxKeys);
   const isFailure = options.isFailure as ((error: unknown) => boolean) | undefined;
-  const keyOf = options.key as ((request: unknown, context: HandlerContext) => unknown) | undefined;
+  const keyOf = scope as (request: unknown, context: HandlerContext) => unknown;
 
   const circuitOf = (request: unknown, context: HandlerContext): Circuit => {
-    if (keyOf === undefined) return circuits.get(context.messageName, context.messageName);
+    if (scope === 'messageType') return circuits.get(context.messageName, context.messageName);
+    if (scope === 'global') return circuits.get('*', context.messageName);
     const key = keyOf(request, context);
     if (typeof key !== 'string') {
       throw new TypeError(
-        `Option 'key' of ${name}() must return a string, got ${show(key)} for ${context.messageName}.`,
+        `Option 'scope' of ${name}() must return a string key, got ${show(key)} for ${context.messageName}.`,
       );
     }
     return circuits.get(key, context.messageName);
