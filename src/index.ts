@@ -169,6 +169,19 @@ export { MemoryDeadLetterStore } from './behaviors/MemoryDeadLetterStore.js';
 export type { MemoryDeadLetterStoreOptions } from './behaviors/MemoryDeadLetterStore.js';
 export { FileDeadLetterStore } from './behaviors/FileDeadLetterStore.js';
 export type { CompactResult, FileDeadLetterStoreOptions } from './behaviors/FileDeadLetterStore.js';
+export {
+  BackpressurePresets,
+  CircuitBreakerPresets,
+  ResourceLimitPresets,
+  RetryPresets,
+} from './behaviors/presets.js';
+export {
+  httpStatusOf,
+  isDatabaseFailure,
+  isHttpDependencyFailure,
+  isTransientDatabaseError,
+  isTransientHttpError,
+} from './behaviors/transientErrors.js';
 
 // Errors
 export { HandlerNotFoundError, isHandlerNotFoundError } from './errors/HandlerNotFoundError.js';
