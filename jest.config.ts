@@ -19,6 +19,8 @@ const config: Config = {
   // Examples import the package by name; specs that run them get the working copy.
   moduleNameMapper: {
     '^fs-mediator$': '<rootDir>/src/index.ts',
+    '^fs-mediator/inversify$': '<rootDir>/src/integrations/inversify/index.ts',
+    '^fs-mediator/(prometheus|winston)$': '<rootDir>/src/observability/$1/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   roots: ['<rootDir>/spec'],
