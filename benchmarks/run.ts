@@ -20,6 +20,8 @@
  * The stream cases (issue 4): `npm run bench -- stream parallel-1ms linearity slow-consumer`
  * (filters match substrings of case names).
  *
+ * The resilience cases (issue 5): `npm run bench -- resilience`.
+ *
  * Profile one case in-process:
  * `node --cpu-prof --import ./benchmarks/loader.mjs benchmarks/run.ts --child send-vs-direct`.
  */
@@ -28,6 +30,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dispatchCases } from './cases/dispatch.js';
+import { resilienceCases } from './cases/resilience.js';
 import { streamCases } from './cases/streams.js';
 import {
   describeGoal,
@@ -47,7 +50,7 @@ import {
 } from './harness.js';
 
 /** Every case of the suite; later issues append their modules here. */
-const SUITE: readonly SuiteCase[] = [...dispatchCases, ...streamCases];
+const SUITE: readonly SuiteCase[] = [...dispatchCases, ...streamCases, ...resilienceCases];
 
 const RESULT_MARK = '@@bench-result ';
 const runFile = fileURLToPath(import.meta.url);

@@ -1,0 +1,303 @@
+/**
+ * What the resilience policies (issue 5) cost when nothing fails: on `send()`, and on a stream
+ * per item. Every side returns a checksum of the answers, checked by the harness, so both sides
+ * do the same work and none of it can be optimised away.
+ *
+ * Goals (issue 5, Performance): `send()` through retry + circuitBreaker + timeout, no failure,
+ * ≤ 2× bare `send()`; a stream with per-item retry configured (`tryMap` with `retry` options),
+ * no failure, ≤ 1.3× the bare stream. The rest is informative: each policy alone on `send()`,
+ * the stream `retry()` behavior per item, and `tryMap` with retry over a synchronous source
+ * (where the per-item cost of the stage is not hidden behind an `async *` resumption).
+ *
+ * The policies are configured so that they never act: no failure, a timeout far above the
+ * handler's time, a bulkhead with free slots, a rate limit with a bucket that never empties, a
+ * memory guard whose watermark is never reached. The calls are awaited one after another, as in
+ * the dispatch cases, so each call finds its policy idle (the first call after an idle spell is
+ * the timeout's exact path, which reads the clock).
+ */
+import {
+  circuitBreaker,
+  createMediator,
+  deadLetters,
+  handler,
+  bulkhead,
+  memoryGuard,
+  Query,
+  rateLimit,
+  retry,
+  StreamRequest,
+  timeout,
+  tryMap,
+  type BehaviorRegistration,
+  type BehaviorSet,
+} from '../../src/index.js';
+import type { BenchCase, Side } from '../harness.js';
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+interface OrderTotal {
+  readonly orderId: number;
+  readonly total: number;
+}
+
+class GetOrderTotal extends Query<OrderTotal> {
+  static readonly messageName = 'bench.resilience.total';
+  constructor(readonly orderId: number) {
+    super();
+  }
+}
+
+/** An async handler answering with a small object (as in the dispatch cases). */
+const getOrderTotal = async (query: GetOrderTotal): Promise<OrderTotal> => ({
+  orderId: query.orderId,
+  total: 1,
+});
+
+type Behaviors = readonly (BehaviorRegistration | BehaviorSet)[];
+
+/** A side awaiting `send()` n times on a mediator with `behaviors`. */
+function sendSide(label: string, behaviors: Behaviors): Side {
+  const mediator = createMediator({
+    handlers: [handler(GetOrderTotal, getOrderTotal)],
+    behaviors,
+  });
+  const query = new GetOrderTotal(7);
+  return {
+    label,
+    async run(n) {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += (await mediator.send(query)).total;
+      return sum;
+    },
+  };
+}
+
+/** A policy (or policies) on `send()` vs bare `send()`. */
+function sendCase(
+  name: string,
+  title: string,
+  label: string,
+  behaviors: () => Behaviors,
+  goal?: BenchCase['goal'],
+): BenchCase {
+  return {
+    name,
+    title,
+    ...(goal === undefined ? {} : { goal }),
+    checksumPerOp: 1,
+    setup: () => ({
+      baseline: sendSide('await mediator.send(req)', []),
+      candidate: sendSide(`await mediator.send(req) + ${label}`, behaviors()),
+    }),
+  };
+}
+
+/** A timeout no call of the benchmark comes near. */
+const TIMEOUT_MS = 10_000;
+
+const sendCases: BenchCase[] = [
+  sendCase(
+    'resilience-send-retry-breaker-timeout',
+    'send() through retry() + circuitBreaker() + timeout(10 s), no failure, vs bare send()',
+    'retry + circuitBreaker + timeout',
+    () => [retry(), circuitBreaker(), timeout(TIMEOUT_MS)],
+    { max: 2 },
+  ),
+  sendCase(
+    'resilience-send-retry',
+    'send() through retry() (defaults: 3 attempts, no budget), no failure, vs bare send()',
+    'retry',
+    () => [retry()],
+  ),
+  sendCase(
+    'resilience-send-breaker',
+    'send() through circuitBreaker() (defaults, closed), no failure, vs bare send()',
+    'circuitBreaker',
+    () => [circuitBreaker()],
+  ),
+  sendCase(
+    'resilience-send-timeout',
+    'send() through timeout(10 s), no caller signal, vs bare send()',
+    'timeout',
+    () => [timeout(TIMEOUT_MS)],
+  ),
+  sendCase(
+    'resilience-send-bulkhead',
+    'send() through bulkhead({ maxConcurrent: 10 }) (always a free slot) vs bare send()',
+    'bulkhead',
+    () => [bulkhead({ maxConcurrent: 10 })],
+  ),
+  sendCase(
+    'resilience-send-ratelimit',
+    'send() through rateLimit({ perSecond: 1e9 }) (never limits) vs bare send()',
+    'rateLimit',
+    () => [rateLimit({ perSecond: 1e9 })],
+  ),
+  sendCase(
+    'resilience-send-memoryguard',
+    'send() through memoryGuard({ highWaterBytes: 2^50 }) (never trips; heap read ≤ every 100 ms) vs bare send()',
+    'memoryGuard',
+    () => [memoryGuard({ highWaterBytes: 2 ** 50 })],
+  ),
+  sendCase(
+    'resilience-send-deadletters',
+    'send() through deadLetters() (memory store), no failure, vs bare send()',
+    'deadLetters',
+    () => [deadLetters()],
+  ),
+  sendCase(
+    'resilience-send-all',
+    'send() through memoryGuard + deadLetters + retry + circuitBreaker + bulkhead + rateLimit + timeout, no failure, vs bare send()',
+    'all 7 policies',
+    () => [
+      memoryGuard({ highWaterBytes: 2 ** 50 }),
+      deadLetters(),
+      retry(),
+      circuitBreaker(),
+      bulkhead({ maxConcurrent: 10 }),
+      rateLimit({ perSecond: 1e9 }),
+      timeout(TIMEOUT_MS),
+    ],
+  ),
+];
+
+// ---------------------------------------------------------------------------------------------
+// Streams
+
+/** The numbers 1..n, one `await` per item, as a handler's `async *` yields them. */
+async function* countTo(n: number): AsyncGenerator<number> {
+  for (let i = 1; i <= n; i++) yield i;
+}
+
+/** The same numbers from a synchronous generator (a `function*` handler). */
+function* countToSync(n: number): Generator<number> {
+  for (let i = 1; i <= n; i++) yield i;
+}
+
+class CountTo extends StreamRequest<number> {
+  static readonly messageName = 'bench.resilience.countTo';
+  constructor(readonly n: number) {
+    super();
+  }
+}
+
+class CountToSync extends StreamRequest<number> {
+  static readonly messageName = 'bench.resilience.countToSync';
+  constructor(readonly n: number) {
+    super();
+  }
+}
+
+const streamHandlers = [
+  handler(CountTo, (req: CountTo) => countTo(req.n)),
+  handler(CountToSync, (req: CountToSync) => countToSync(req.n)),
+];
+
+async function sumItems(items: AsyncIterable<number>): Promise<number> {
+  let sum = 0;
+  for await (const item of items) sum += item;
+  return sum;
+}
+
+const triangle = (n: number): number => (n * (n + 1)) / 2;
+
+/** A side moving one stream of `n` items per iteration, checked by the sum of its items. */
+function streamSide(label: string, n: number, oneStream: () => Promise<number>): Side {
+  return {
+    label,
+    itemsPerOp: n,
+    checksumPerOp: triangle(n),
+    async run(iterations) {
+      let sum = 0;
+      for (let i = 0; i < iterations; i++) sum += await oneStream();
+      return sum;
+    },
+  };
+}
+
+/** Items per stream. */
+const N = 10_000;
+
+/** Per-item retry as a user would configure it; never used, since nothing fails. */
+const ITEM_RETRY = { retry: { maxAttempts: 3, delayMs: 100 } } as const;
+
+const identity = (item: number): number => item;
+
+const streamCases: BenchCase[] = [
+  {
+    name: 'resilience-stream-trymap-retry',
+    title: `for await over createStream(async* handler).pipe(tryMap(identity, { retry: { maxAttempts: 3 } })), no failure, vs the bare createStream() (${N} items)`,
+    goal: { max: 1.3 },
+    setup() {
+      const mediator = createMediator({ handlers: streamHandlers });
+      const stage = tryMap(identity, ITEM_RETRY);
+      return {
+        baseline: streamSide('for await (x of createStream(req))', N, () =>
+          sumItems(mediator.createStream(new CountTo(N))),
+        ),
+        candidate: streamSide('for await (x of createStream(req).pipe(tryMap(id, retry)))', N, () =>
+          sumItems(mediator.createStream(new CountTo(N)).pipe(stage)),
+        ),
+      };
+    },
+  },
+  {
+    name: 'resilience-stream-trymap-retry-sync',
+    title: `the same over a function* handler (no async* resumption per item to hide the stage's cost) (${N} items)`,
+    setup() {
+      const mediator = createMediator({ handlers: streamHandlers });
+      const stage = tryMap(identity, ITEM_RETRY);
+      return {
+        baseline: streamSide('for await (x of createStream(function* req))', N, () =>
+          sumItems(mediator.createStream(new CountToSync(N))),
+        ),
+        candidate: streamSide(
+          'for await (x of createStream(function* req).pipe(tryMap(id, retry)))',
+          N,
+          () => sumItems(mediator.createStream(new CountToSync(N)).pipe(stage)),
+        ),
+      };
+    },
+  },
+  {
+    name: 'resilience-stream-retry-behavior',
+    title: `for await over createStream(async* handler) through the retry() stream behavior, no failure, vs without it (${N} items)`,
+    setup() {
+      const bare = createMediator({ handlers: streamHandlers });
+      const retried = createMediator({ handlers: streamHandlers, behaviors: [retry()] });
+      return {
+        baseline: streamSide('for await (x of createStream(req))', N, () =>
+          sumItems(bare.createStream(new CountTo(N))),
+        ),
+        candidate: streamSide('for await (x of createStream(req)) + retry()', N, () =>
+          sumItems(retried.createStream(new CountTo(N))),
+        ),
+      };
+    },
+  },
+  {
+    name: 'resilience-stream-retry-behavior-sync',
+    title: `the same over a function* handler (${N} items)`,
+    setup() {
+      const bare = createMediator({ handlers: streamHandlers });
+      const retried = createMediator({ handlers: streamHandlers, behaviors: [retry()] });
+      return {
+        baseline: streamSide('for await (x of createStream(function* req))', N, () =>
+          sumItems(bare.createStream(new CountToSync(N))),
+        ),
+        candidate: streamSide('for await (x of createStream(function* req)) + retry()', N, () =>
+          sumItems(retried.createStream(new CountToSync(N))),
+        ),
+      };
+    },
+  },
+];
+
+/** Steady-state stream throughput: no forced GC before each timed run (see BenchCase.gcBeforeRuns). */
+const steadyState = (bench: BenchCase): BenchCase => ({ ...bench, gcBeforeRuns: false });
+
+export const resilienceCases: readonly BenchCase[] = [
+  ...sendCases,
+  ...streamCases.map(steadyState),
+];
