@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createMediator, handler } from '../../src/index.js';
 import { deadLetters, type DeadLetterEvent } from '../../src/behaviors/deadLetters.js';
 import { FileDeadLetterStore } from '../../src/behaviors/FileDeadLetterStore.js';
+import { MemoryDeadLetterStore } from '../../src/behaviors/MemoryDeadLetterStore.js';
 import { ids, letter } from '../helpers/deadLetters.js';
 import { GetOrder, PlaceOrder } from '../helpers/orders.js';
 
@@ -204,5 +205,23 @@ describe('FileDeadLetterStore', () => {
       new TypeError("Option 'fsync' must be a boolean, got 'yes'."),
     );
     expect(() => open().read({ limit: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('FileDeadLetterStore regressions (review of issue 5)', () => {
+  it('shows a letter appended again after its removal, as MemoryDeadLetterStore does', async () => {
+    // A tombstone used to hide every line with its id, even those written after it.
+    const file = open();
+    const memory = new MemoryDeadLetterStore();
+    const again = letter('a1b2');
+    for (const s of [file, memory]) {
+      await s.append(again);
+      await s.remove([again.id]);
+      await s.append(again); // e.g. moved back after editing, or re-recorded
+    }
+    expect(await memory.count()).toBe(1);
+    expect(await file.count()).toBe(1); // was 0
+    expect(await file.compact()).toEqual({ kept: 1, discarded: 2 });
+    expect(ids(await file.list())).toEqual(['a1b2']);
   });
 });

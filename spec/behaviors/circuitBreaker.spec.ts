@@ -885,3 +885,40 @@ describe('circuitBreaker', () => {
     });
   });
 });
+
+describe('circuitBreaker regressions (review of issue 5)', () => {
+  it('counts a call whose isFailure throws as a failure, keeping its error and freeing the trial slot', async () => {
+    const breaker = circuitBreaker({
+      minimumThroughput: 1,
+      failureRatio: 1,
+      breakDurationMs: 1_000,
+      trialTimeoutMs: 60_000,
+      isFailure: (error) => {
+        if ((error as Error).message === 'weird') throw new Error('isFailure bug');
+        return true;
+      },
+    });
+    let answer: 'ok' | 'down' | 'weird' = 'down';
+    const mediator = createMediator({
+      handlers: [
+        handler(GetOrder, async (q) => {
+          if (answer === 'ok') return order(q.id);
+          throw new Error(answer);
+        }),
+      ],
+      behaviors: [breaker],
+    });
+    await expect(mediator.send(new GetOrder('1'))).rejects.toThrow('down');
+    expect(breaker.state('GetOrder')).toBe('open');
+    await jest.advanceTimersByTimeAsync(1_000);
+    answer = 'weird';
+    // The trial fails with an error the predicate chokes on: the call keeps its own error…
+    await expect(mediator.send(new GetOrder('2'))).rejects.toThrow(/^weird$/); // was 'isFailure bug'
+    // …and the trial is over: the circuit decided (reopened) instead of holding its slot.
+    expect(breaker.state('GetOrder')).toBe('open'); // was 'halfOpen' until trialTimeoutMs
+    answer = 'ok';
+    await jest.advanceTimersByTimeAsync(1_000);
+    await expect(mediator.send(new GetOrder('3'))).resolves.toEqual(order('3'));
+    expect(breaker.state('GetOrder')).toBe('closed');
+  });
+});

@@ -4,6 +4,7 @@ import { recordAttempts } from '../../src/behaviors/attempts.js';
 import type { DeadLetter, DeadLetterStore } from '../../src/behaviors/DeadLetter.js';
 import { deadLetters, type DeadLetterEvent } from '../../src/behaviors/deadLetters.js';
 import { MemoryDeadLetterStore } from '../../src/behaviors/MemoryDeadLetterStore.js';
+import { retry } from '../../src/behaviors/retry.js';
 import { deferred, flushMicrotasks } from '../helpers/deferred.js';
 import { ExportOrders, GetOrder, order, PlaceOrder, UUID, type Order } from '../helpers/orders.js';
 
@@ -60,9 +61,9 @@ describe('deadLetters', () => {
         behaviors: [
           policy,
           // stands in for retry: it records how many attempts the call made
-          requestBehavior((_, next) =>
+          requestBehavior((_, next, context) =>
             next().catch((e: unknown) => {
-              recordAttempts(e, 3);
+              recordAttempts(context, e, 3);
               throw e;
             }),
           ),
@@ -98,7 +99,7 @@ describe('deadLetters', () => {
           letter,
         },
       ]);
-      expect(policy.stats).toMatchObject({
+      expect(policy.stats()).toMatchObject({
         recorded: 1,
         dropped: 0,
         storeErrors: 0,
@@ -159,7 +160,7 @@ describe('deadLetters', () => {
       });
       await flushMicrotasks();
       expect(settled).toBe(false);
-      expect(policy.stats.pendingWrites).toBe(1);
+      expect(policy.stats().pendingWrites).toBe(1);
       store.release();
       expect(await call).toBe(error);
       expect(await store.count()).toBe(1);
@@ -223,7 +224,7 @@ describe('deadLetters', () => {
           letter: expect.objectContaining({ kind: 'request', messageName: 'GetOrder' }),
         },
       ]);
-      expect(policy.stats).toMatchObject({ recorded: 0, storeErrors: 1 });
+      expect(policy.stats()).toMatchObject({ recorded: 0, storeErrors: 1 });
     });
 
     it('reports a throwing payload function as a storeError and still throws the original error', async () => {
@@ -465,7 +466,7 @@ describe('deadLetters', () => {
       const onError = policy.itemErrors('Items');
       onError({ error: new Error('a'), item: 'a', index: 0, attempts: 1, recovered: true });
       onError({ error: new Error('b'), item: 'b', index: 1, attempts: 1, recovered: true });
-      expect(policy.stats).toMatchObject({ pendingWrites: 1, dropped: 1 });
+      expect(policy.stats()).toMatchObject({ pendingWrites: 1, dropped: 1 });
       expect(events).toMatchObject([
         { type: 'dropped', reason: 'backlog', messageName: 'Items', letter: { payload: 'b' } },
       ]);
@@ -488,7 +489,7 @@ describe('deadLetters', () => {
       store.fail(new Error('disk'));
       await policy.flush();
       expect(events).toMatchObject([{ type: 'storeError', error: { message: 'disk' } }]);
-      expect(policy.stats.storeErrors).toBe(1);
+      expect(policy.stats().storeErrors).toBe(1);
     });
 
     it('does not record the stream again when it fails with an item letter’s error', async () => {
@@ -531,7 +532,7 @@ describe('deadLetters', () => {
       }
       expect((await store.list()).map((l) => l.payload)).toEqual([{ id: '2' }, { id: '3' }]);
       expect(store.dropped).toBe(1);
-      expect(policy.stats).toMatchObject({ recorded: 3, dropped: 1 });
+      expect(policy.stats()).toMatchObject({ recorded: 3, dropped: 1 });
       const dropped = events.filter((e) => e.type === 'dropped');
       expect(dropped).toMatchObject([
         { reason: 'evicted', messageName: 'GetOrder', letter: { payload: { id: '1' } } },
@@ -594,7 +595,7 @@ describe('deadLetters', () => {
           error: new Error('no stock for b'),
         },
       ]);
-      expect(policy.stats).toMatchObject({ recorded: 2, replaySucceeded: 1, replayFailed: 1 });
+      expect(policy.stats()).toMatchObject({ recorded: 2, replaySucceeded: 1, replayFailed: 1 });
 
       // revived through mediator.messageClass: a real PlaceOrder with the recorded fields
       expect(state.received[0]).toBeInstanceOf(PlaceOrder);
@@ -654,7 +655,7 @@ describe('deadLetters', () => {
         { id: item!.id, reason: 'item letters are replayed only through a dispatch option' },
       ]);
       expect(first.failed).toMatchObject([{ id: request!.id }]);
-      expect(policy.stats.replaySkipped).toBe(1);
+      expect(policy.stats().replaySkipped).toBe(1);
 
       const dispatched: unknown[][] = [];
       const second = await policy.replay(mediator, {
@@ -786,5 +787,63 @@ describe('deadLetters', () => {
       );
       await expect(policy.replay(mediator, { signal: {} as never })).rejects.toThrow(/'signal'/);
     });
+  });
+});
+
+describe('deadLetters regressions (review of issue 5)', () => {
+  it('does not take one call’s attempt count for another call failing with the same error', async () => {
+    // Attempts were recorded per error object: a module-level error carried them across calls.
+    const shared = new Error('service unavailable');
+    const store = new MemoryDeadLetterStore();
+    const mediator = createMediator({
+      handlers: [
+        handler(GetOrder, async () => {
+          throw shared;
+        }),
+        handler(PlaceOrder, async () => {
+          throw shared;
+        }),
+      ],
+      behaviors: [deadLetters({ store }), retry({ maxAttempts: 3, delayMs: 0, for: [GetOrder] })],
+    });
+    await expect(mediator.send(new GetOrder('1'))).rejects.toBe(shared);
+    await expect(mediator.send(new PlaceOrder('sku', 1))).rejects.toBe(shared);
+    const letters = await store.list();
+    expect(letters.map((l) => [l.messageName, l.attempts])).toEqual([
+      ['GetOrder', 3],
+      ['PlaceOrder', 1], // not retried; was 3
+    ]);
+  });
+
+  it('records the attempts made when retry’s shouldRetry throws', async () => {
+    const broken = new Error('shouldRetry bug');
+    const store = new MemoryDeadLetterStore();
+    const mediator = createMediator({
+      handlers: [
+        handler(GetOrder, async () => {
+          throw new Error('down');
+        }),
+      ],
+      behaviors: [
+        deadLetters({ store }),
+        retry({
+          maxAttempts: 5,
+          delayMs: 0,
+          shouldRetry: (_, { attempt }) => {
+            if (attempt === 2) throw broken;
+            return true;
+          },
+        }),
+      ],
+    });
+    await expect(mediator.send(new GetOrder('1'))).rejects.toBe(broken);
+    const [letter] = await store.list();
+    expect(letter).toMatchObject({ error: { message: 'shouldRetry bug' }, attempts: 2 }); // was 1
+  });
+
+  it('exposes stats() as a method, like the other policies', () => {
+    const policy = deadLetters();
+    expect(typeof policy.stats).toBe('function');
+    expect(policy.stats()).toMatchObject({ recorded: 0 });
   });
 });

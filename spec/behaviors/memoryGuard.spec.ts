@@ -405,3 +405,10 @@ describe('memoryGuard', () => {
     });
   });
 });
+
+describe('memoryGuard regressions (review of issue 5)', () => {
+  it('exposes its name, like the other policies', () => {
+    expect(memoryGuard({ highWaterBytes: 1, readHeapUsed: () => 0 }).name).toBe('memoryGuard');
+    expect(memoryGuard({ highWaterBytes: 1, name: 'heap' }).name).toBe('heap');
+  });
+});

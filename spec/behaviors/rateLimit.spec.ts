@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { getEventListeners } from 'node:events';
 import { createMediator, handler } from '../../src/index.js';
+import { NEVER_ABORTED } from '../../src/core/HandlerContext.js';
 import {
   rateLimit,
   type RateLimitEvent,
@@ -512,6 +514,7 @@ describe('rateLimit', () => {
       await mediator.send(new GetOrder('c'));
       expect(policy.stats().keys).toBe(1);
       for (let i = 0; i < 50; i++) {
+        await jest.advanceTimersByTimeAsync(1000); // every bucket has refilled: droppable
         await mediator.send(new GetOrder(`k${i}`));
         expect(policy.stats().keys).toBeLessThanOrEqual(2);
       }
@@ -550,6 +553,7 @@ describe('rateLimit', () => {
       await jest.advanceTimersByTimeAsync(1000);
       const b = stream.handle({ key: 'b' }, () => countingSource().source(), context);
       await b[Symbol.asyncIterator]().next(); // 'a' was full and idle: dropped for 'b'
+      await jest.advanceTimersByTimeAsync(1000); // 'b' refills: it can be dropped in turn
       await expect(iterator.next()).resolves.toMatchObject({ value: 1 }); // a fresh 'a'
       expect(policy.stats().keys).toBe(1);
       await iterator.return!();
@@ -585,5 +589,67 @@ describe('rateLimit', () => {
     await mediator.send(new GetOrder('a'));
     await expect(mediator.send(new GetOrder('b'))).rejects.toBeInstanceOf(RateLimitedError);
     expect(policy.stats().rejected).toBe(1);
+  });
+});
+
+describe('rateLimit regressions (review of issue 5)', () => {
+  const neverAbortedListeners = (): number => getEventListeners(NEVER_ABORTED, 'abort').length;
+
+  it('adds no listener to the shared never-aborted signal while calls wait for a token', async () => {
+    const { mediator } = setup({ perSecond: 1, burst: 1 });
+    const calls = Array.from({ length: 12 }, (_, i) => track(mediator.send(new GetOrder(`${i}`))));
+    await flushMicrotasks();
+    expect(neverAbortedListeners()).toBe(0); // was 11
+    await jest.advanceTimersByTimeAsync(11_000);
+    expect(calls.every((c) => c.settled)).toBe(true);
+    expect(neverAbortedListeners()).toBe(0);
+  });
+
+  it('takes no token for pulls after a stream limited by items has ended', async () => {
+    const policy = rateLimit({ perSecond: 1, burst: 3 });
+    const mediator = createMediator({
+      handlers: [
+        handler(ExportOrders, async function* () {
+          yield order('1');
+        }),
+      ],
+      behaviors: [policy],
+    });
+    const it = mediator.createStream(new ExportOrders())[Symbol.asyncIterator]();
+    expect((await it.next()).done).toBe(false);
+    expect((await it.next()).done).toBe(true); // documented: the end takes a token too
+    const admitted = policy.stats().admitted;
+    expect((await it.next()).done).toBe(true); // took the burst's last token
+    const late = track(it.next()); // waited a whole second for a token, to say 'done' again
+    await flushMicrotasks();
+    expect(late).toMatchObject({ settled: true, value: { done: true } });
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(policy.stats().admitted - admitted).toBe(0); // was 2
+  });
+
+  it('never drops a bucket that has not refilled to make room for a new key', async () => {
+    // Dropping the oldest bucket gave its busy key a fresh full burst: it exceeded its rate.
+    const { mediator, events, ran } = setup({
+      perSecond: 1,
+      burst: 1,
+      maxKeys: 2,
+      scope: (request) => (request as GetOrder).id,
+    });
+    await mediator.send(new GetOrder('hot')); // takes hot's only token
+    await mediator.send(new GetOrder('b'));
+    await expect(mediator.send(new GetOrder('c'))).rejects.toBeInstanceOf(RateLimitedError);
+    expect(events.at(-1)).toMatchObject({ type: 'reject', reason: 'maxKeys', key: 'c' });
+    const again = track(mediator.send(new GetOrder('hot')));
+    await flushMicrotasks();
+    expect(again.settled).toBe(false); // 1 call/s for 'hot'
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(again.settled).toBe(true);
+    await mediator.send(new GetOrder('c')); // 'b' has refilled: it makes room now
+    expect(ran.map((r) => r.id)).toEqual(['hot', 'b', 'hot', 'c']);
+  });
+
+  it('exposes its name, like the other policies', () => {
+    expect(rateLimit({ perSecond: 1 }).name).toBe('rateLimit');
+    expect(rateLimit({ perSecond: 1, name: 'sms' }).name).toBe('sms');
   });
 });

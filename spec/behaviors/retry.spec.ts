@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { getEventListeners } from 'node:events';
 import {
   createMediator,
   handler,
@@ -7,6 +8,7 @@ import {
   type Mediator,
 } from '../../src/index.js';
 import { attemptsOf } from '../../src/behaviors/attempts.js';
+import { NEVER_ABORTED } from '../../src/core/HandlerContext.js';
 import {
   retry,
   type RetryContext,
@@ -113,7 +115,7 @@ describe('retry', () => {
 
       expect(calls.map((c) => c.at)).toEqual([0, 100, 300]);
       expect(answer.error).toBe(errors[2]);
-      expect(attemptsOf(errors[2])).toBe(3);
+      expect(attemptsOf(events.at(-1)!.context, errors[2])).toBe(3);
       expect(events.at(-1)).toMatchObject({ type: 'giveUp', attempts: 3, reason: 'attempts' });
     });
 
@@ -176,7 +178,7 @@ describe('retry', () => {
         // attempt 2 failed at 100; its 200 ms wait would end at 300 > 250
         expect(calls.map((c) => c.at)).toEqual([0, 100]);
         expect(answer.error).toBe(errors[1]);
-        expect(attemptsOf(errors[1])).toBe(2);
+        expect(attemptsOf(events.at(-1)!.context, errors[1])).toBe(2);
         expect(events.at(-1)).toMatchObject({ type: 'giveUp', attempts: 2, reason: 'budget' });
         expect(jest.getTimerCount()).toBe(0);
       });
@@ -252,7 +254,7 @@ describe('retry', () => {
           [errors[0], { attempt: 1, request, delivered: 0, context: calls[0]!.context }],
           [errors[1], { attempt: 2, request, delivered: 0, context: calls[0]!.context }],
         ]);
-        expect(attemptsOf(errors[1])).toBe(2);
+        expect(attemptsOf(events.at(-1)!.context, errors[1])).toBe(2);
         expect(events.at(-1)).toMatchObject({ type: 'giveUp', attempts: 2, reason: 'predicate' });
       });
 
@@ -727,7 +729,7 @@ describe('retry', () => {
 
       expect(ids(items)).toEqual([1, 2, 3]);
       expect(state.requests).toHaveLength(4);
-      expect(attemptsOf(stuck)).toBe(4);
+      expect(attemptsOf(events.at(-1)!.context, stuck)).toBe(4);
       expect(events.map((e) => (e.type === 'retry' ? e.attempt : e.reason))).toEqual([
         2,
         3,
@@ -906,6 +908,7 @@ describe('retry', () => {
 
     it('records the runs on the error it gives up with', async () => {
       const policy = retry({ maxAttempts: 3, delayMs: 0 });
+      const events = recordEvents(policy);
       const last = new Error('third');
       const { registration } = streamed([
         yields(1, 0, new Error('first')),
@@ -916,7 +919,7 @@ describe('retry', () => {
       await expect(
         collect(streamMediator(policy, registration).createStream(new ExportOrders())),
       ).rejects.toBe(last);
-      expect(attemptsOf(last)).toBe(3);
+      expect(attemptsOf(events.at(-1)!.context, last)).toBe(3);
     });
 
     it('hands the items a batching stage takes at once to the consumer exactly once', async () => {
@@ -939,5 +942,29 @@ describe('retry', () => {
 
       expect(batches.flat().map((o) => Number(o.id))).toEqual([1, 2, 3, 4, 5]);
     });
+  });
+});
+
+describe('retry regressions (review of issue 5)', () => {
+  const neverAbortedListeners = (): number => getEventListeners(NEVER_ABORTED, 'abort').length;
+
+  it('adds no listener to the shared never-aborted signal while calls wait to retry', async () => {
+    // Each waiting call used to add one: Node warns "MaxListenersExceededWarning … 11 abort
+    // listeners added to [AbortSignal]" for this one global signal.
+    const policy = retry({ maxAttempts: 2, delayMs: 1_000, jitter: false });
+    const mediator = createMediator({
+      handlers: [
+        handler(GetOrder, async () => {
+          throw new Error('down');
+        }),
+      ],
+      behaviors: [policy],
+    });
+    const calls = Array.from({ length: 11 }, (_, i) => track(mediator.send(new GetOrder(`${i}`))));
+    await flushMicrotasks();
+    expect(neverAbortedListeners()).toBe(0); // was 11
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(calls.every((c) => c.settled)).toBe(true);
+    expect(neverAbortedListeners()).toBe(0);
   });
 });

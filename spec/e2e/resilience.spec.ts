@@ -208,7 +208,7 @@ describe('resilience policies composed in the documented order', () => {
         { key: 'Lookup', state: 'closed', failures: 2, successes: 1 },
       ]);
       expect(stack.types('circuitBreaker')).toEqual([]);
-      expect(stack.dlq.stats.recorded).toBe(0);
+      expect(stack.dlq.stats().recorded).toBe(0);
     });
 
     it('does not retry into an open breaker: the CircuitOpenError is given up at once', async () => {
@@ -373,7 +373,7 @@ describe('resilience policies composed in the documented order', () => {
       expect(stack.breaker.snapshot()).toEqual(before);
       expect(stack.events).toEqual([]);
       await stack.dlq.flush();
-      expect(stack.dlq.stats.recorded).toBe(0);
+      expect(stack.dlq.stats().recorded).toBe(0);
     });
 
     it('a handler failing with its own error after the caller aborted is still a cancellation', async () => {
@@ -398,7 +398,7 @@ describe('resilience policies composed in the documented order', () => {
       expect(stack.events).toEqual([]);
       expect(stack.breaker.snapshot()).toMatchObject([{ failures: 0, successes: 0 }]);
       await stack.dlq.flush();
-      expect(stack.dlq.stats.recorded).toBe(0);
+      expect(stack.dlq.stats().recorded).toBe(0);
     });
 
     it('an abort during a retry wait ends the call at once, with no further attempt', async () => {
@@ -420,7 +420,7 @@ describe('resilience policies composed in the documented order', () => {
       await jest.advanceTimersByTimeAsync(1_000);
       expect(calls).toBe(1);
       expect(stack.types('retry')).toEqual(['retry']);
-      expect(stack.dlq.stats.recorded).toBe(0);
+      expect(stack.dlq.stats().recorded).toBe(0);
       expect(stack.breaker.snapshot()).toMatchObject([{ failures: 1, successes: 0 }]);
     });
 
@@ -450,7 +450,7 @@ describe('resilience policies composed in the documented order', () => {
       expect(stack.slots.stats()).toMatchObject({ running: 0, queued: 0 });
       expect(stack.events).toEqual([]);
       await stack.dlq.flush();
-      expect(stack.dlq.stats.recorded).toBe(0);
+      expect(stack.dlq.stats().recorded).toBe(0);
     });
   });
 
@@ -537,7 +537,7 @@ describe('resilience policies composed in the documented order', () => {
       expect(calls).toBe(0);
       expect(stack.types('retry')).toEqual([]);
       expect(stack.breaker.snapshot()).toEqual([]);
-      expect(stack.dlq.stats.recorded).toBe(0);
+      expect(stack.dlq.stats().recorded).toBe(0);
       stack.heap.used = 0;
       await expect(stack.mediator.send(new Lookup('b'))).resolves.toBe('b');
     });
@@ -691,7 +691,7 @@ describe('resilience policies composed in the documented order', () => {
         skipped: [],
       });
       expect(await stack.dlq.store.list()).toEqual([letters[1]]);
-      expect(stack.dlq.stats).toMatchObject({ recorded: 2, replaySucceeded: 1, replayFailed: 1 });
+      expect(stack.dlq.stats()).toMatchObject({ recorded: 2, replaySucceeded: 1, replayFailed: 1 });
     });
 
     it('records a stream item tryMap gave up on (with fallback) as an item letter', async () => {

@@ -33,21 +33,23 @@ export interface CompactResult {
 /**
  * An append-only NDJSON dead-letter store: one JSON letter per line, written in the order the
  * appends were called (one at a time), each line with a single `write` when the OS takes it
- * whole. Removing letters appends a tombstone line `{"removed":[ids]}`; {@link compact} rewrites
- * the file without removed letters, tombstones and unreadable lines (a temp file in the same
- * directory, fsynced, then renamed over the original, so a crash leaves the old file or the new
- * one, never a mix).
+ * whole. Removing letters appends a tombstone line `{"removed":[ids]}`, which hides the letters
+ * with those ids written before it (one appended again later is a new letter, as in
+ * `MemoryDeadLetterStore`); {@link compact} rewrites the file without removed letters,
+ * tombstones and unreadable lines (a temp file in the same directory, fsynced, then renamed over
+ * the original, so a crash leaves the old file or the new one, never a mix).
  *
  * A crash in the middle of a write can leave at most a torn last line. Readers skip lines they
  * cannot parse and count them ({@link unreadableLines}); earlier lines are never touched, and the
  * first append after reopening the file starts on a fresh line.
  *
  * Nothing is kept in memory per letter: reads stream the file twice (tombstones first, then
- * letters), holding only the ids of removed letters, which `compact()` clears. Letters go
- * through `JSON.stringify`: a `Date` becomes its ISO string, `undefined`, functions and symbols
- * disappear (`null` in arrays), `NaN` and `Infinity` become `null`, a `Map` or `Set` becomes
- * `{}`; a `BigInt` or a circular reference cannot be written, and the append rejects with
- * JSON's `TypeError` (the policy reports it as a `'storeError'` event).
+ * letters), holding only the ids of removed letters (with where their tombstone stands), which
+ * `compact()` clears. Letters go through `JSON.stringify`: a `Date` becomes its ISO string,
+ * `undefined`, functions and symbols disappear (`null` in arrays), `NaN` and `Infinity` become
+ * `null`, a `Map` or `Set` becomes `{}`; a `BigInt` or a circular reference cannot be written,
+ * and the append rejects with JSON's `TypeError` (the policy reports it as a `'storeError'`
+ * event).
  *
  * @example
  * ```ts
@@ -209,9 +211,10 @@ export class FileDeadLetterStore implements DeadLetterStore {
     try {
       const removed = await this.#removedIds(snapshot);
       let n = 0;
+      let at = 0;
       for await (const text of linesOf(snapshot)) {
         const line = parseLine(text);
-        if (!isLetter(line) || removed.has(line.id)) continue;
+        if (!isLetter(line) || isRemoved(removed, line, at++)) continue;
         if (filter !== undefined && !filter(line)) continue;
         yield line;
         if (++n >= limit) return;
@@ -221,14 +224,19 @@ export class FileDeadLetterStore implements DeadLetterStore {
     }
   }
 
-  /** First pass: the ids of removed letters; counts unreadable lines. */
-  async #removedIds(snapshot: Snapshot): Promise<Set<string>> {
-    const removed = new Set<string>();
+  /**
+   * First pass: the ids of removed letters, each with the line number of the last tombstone
+   * naming it (a tombstone hides only the lines before it); counts unreadable lines.
+   */
+  async #removedIds(snapshot: Snapshot): Promise<Map<string, number>> {
+    const removed = new Map<string, number>();
     let unreadable = 0;
+    let at = 0;
     for await (const text of linesOf(snapshot)) {
       const line = parseLine(text);
       if (line === UNREADABLE) unreadable++;
-      else if (Array.isArray(line)) for (const id of line) removed.add(id);
+      else if (Array.isArray(line)) for (const id of line) removed.set(id, at);
+      at++;
     }
     this.#unreadable = unreadable;
     return removed;
@@ -246,10 +254,14 @@ export class FileDeadLetterStore implements DeadLetterStore {
       out = await open(temp, 'wx');
       let chunk: string[] = [];
       let chunkLength = 0;
+      let at = 0;
       for await (const text of linesOf(snapshot)) {
         const line = parseLine(text);
-        if (line === BLANK) continue;
-        if (!isLetter(line) || removed.has(line.id)) {
+        if (line === BLANK) {
+          at++;
+          continue;
+        }
+        if (!isLetter(line) || isRemoved(removed, line, at++)) {
           discarded++;
           continue;
         }
@@ -301,6 +313,12 @@ type Line = DeadLetter | readonly string[] | typeof BLANK | typeof UNREADABLE;
 
 function isLetter(line: Line): line is DeadLetter {
   return typeof line === 'object' && !Array.isArray(line);
+}
+
+/** Whether a tombstone after line `at` removed `letter` (a letter appended again after it stays). */
+function isRemoved(removed: ReadonlyMap<string, number>, letter: DeadLetter, at: number): boolean {
+  const tombstone = removed.get(letter.id);
+  return tombstone !== undefined && tombstone > at;
 }
 
 const KINDS = new Set(['request', 'stream', 'item']);

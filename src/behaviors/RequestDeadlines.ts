@@ -1,6 +1,7 @@
 import type { NextOptions } from '../core/Behavior.js';
-import { NEVER_ABORTED, type HandlerContext } from '../core/HandlerContext.js';
+import type { HandlerContext } from '../core/HandlerContext.js';
 import { RequestTimeoutError } from '../errors/RequestTimeoutError.js';
+import { onAbort } from './onAbort.js';
 
 type Next = (request?: any, options?: NextOptions) => Promise<unknown>;
 
@@ -75,8 +76,7 @@ export class RequestDeadlines {
       this.#stamped = this.#tail;
       this.#arm(Math.min(this.#tick, this.#ms));
     }
-    // A signal that can never abort (no caller signal) needs no listener.
-    if (outer !== NEVER_ABORTED) call.link(outer);
+    call.link(outer);
     const answer = new Promise<unknown>(capture);
     call.resolve = captured.resolve!;
     call.reject = captured.reject!;
@@ -179,8 +179,8 @@ class TimedCall {
   #controller: AbortController | undefined;
   /** Why the call ended early (timeout or cancellation), for a signal made after that. */
   #reason: unknown;
-  #outer: AbortSignal | undefined;
-  #onAbort: (() => void) | undefined;
+  /** Removes the listener on the caller's signal. */
+  #unlisten: (() => void) | undefined;
 
   /** When it times out (performance.now() time); 0 until stamped. */
   deadline = 0;
@@ -202,11 +202,14 @@ class TimedCall {
     return controller.signal;
   };
 
-  /** Follows the caller's signal: its abort cancels the call at once. */
+  /** Follows the caller's signal (`context.signal`): its abort cancels the call at once. */
   link(outer: AbortSignal): void {
-    this.#outer = outer;
-    this.#onAbort = () => this.#cancel(outer.reason);
-    outer.addEventListener('abort', this.#onAbort, { once: true });
+    this.#unlisten = onAbort(outer, this); // this object listens: no closure per call
+  }
+
+  /** The caller's signal aborted. */
+  handleEvent(): void {
+    this.#cancel(this.context.signal.reason);
   }
 
   fulfil(value: unknown): void {
@@ -226,7 +229,7 @@ class TimedCall {
   }
 
   #cancel(reason: unknown): void {
-    this.#onAbort = undefined; // fired once: nothing to remove
+    this.#unlisten = undefined; // fired once: nothing to remove
     if (!this.#settle()) return;
     this.#abort(reason);
     this.reject(reason);
@@ -246,9 +249,9 @@ class TimedCall {
   }
 
   #unlink(): void {
-    if (this.#onAbort !== undefined) {
-      this.#outer!.removeEventListener('abort', this.#onAbort);
-      this.#onAbort = undefined;
+    if (this.#unlisten !== undefined) {
+      this.#unlisten();
+      this.#unlisten = undefined;
     }
   }
 }

@@ -2,6 +2,7 @@ import type { NextOptions } from '../core/Behavior.js';
 import type { HandlerContext } from '../core/HandlerContext.js';
 import { DONE } from '../streaming/DONE.js';
 import { syncTakerOf, TAKE_SYNC, type SyncTaker } from '../streaming/takeSync.js';
+import { onAbort } from './onAbort.js';
 import type { RetryRules } from './retry.js';
 
 type Next<T> = (request?: any, options?: NextOptions) => AsyncIterable<T>;
@@ -206,23 +207,22 @@ export class RetryStream<T> implements AsyncIterableIterator<T>, SyncTaker<T> {
     }
     if (ms === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#state = 'done';
-        settle();
-        reject(signal.reason);
-      };
       const settle = (): void => {
         clearTimeout(this.#timer);
         this.#timer = undefined;
         this.#wake = undefined;
-        signal.removeEventListener('abort', onAbort);
+        stop();
       };
       this.#wake = () => {
         settle();
         resolve();
       };
       this.#timer = setTimeout(this.#wake, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
+      const stop = onAbort(signal, () => {
+        this.#state = 'done';
+        settle();
+        reject(signal.reason);
+      });
     });
   }
 }

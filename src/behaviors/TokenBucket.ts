@@ -83,6 +83,15 @@ export class TokenBucket {
   }
 
   /**
+   * A lower bound of the time until the bucket can be idle and full, in ms: tokens only come
+   * back at `perSecond` (waiters may leave sooner than they are served, so they are not counted).
+   */
+  fullInMs(now: number): number {
+    const tokens = this.#tokens + ((now - this.#stamp) * this.perSecond) / 1000;
+    return tokens >= this.burst ? 0 : ((this.burst - tokens) * 1000) / this.perSecond;
+  }
+
+  /**
    * Adds the tokens accrued since the last refill. The `burst` cap applies only while nobody
    * waits: a queue is never idle, so what a late timer accrued belongs to the next waiter rather
    * than being lost (the rate would drift low for periods that are not whole ms).

@@ -5,12 +5,13 @@ import type {
   RequestBehavior,
   StreamBehavior,
 } from '../core/Behavior.js';
-import { NEVER_ABORTED, type HandlerContext } from '../core/HandlerContext.js';
+import type { HandlerContext } from '../core/HandlerContext.js';
 import type { MessageClass } from '../core/types.js';
 import { BulkheadRejectedError } from '../errors/BulkheadRejectedError.js';
 import { checkInteger, checkObject, checkOptionalString, show } from '../errors/validate.js';
 import { DONE } from '../streaming/DONE.js';
 import { EventChannel } from './EventChannel.js';
+import { onAbort } from './onAbort.js';
 import { policyBehaviors } from './policyBehaviors.js';
 
 /**
@@ -240,7 +241,8 @@ interface Waiter {
   after: Waiter | undefined;
   enqueuedAt: number;
   timer: ReturnType<typeof setTimeout> | undefined;
-  onAbort: (() => void) | undefined;
+  /** Removes the listener on the caller's signal while it waits. */
+  unlisten: (() => void) | undefined;
   /** It got a slot (already counted as running) and left the queue. */
   admit(compartment: Compartment): void;
   /** It left the queue without a slot. */
@@ -387,14 +389,11 @@ class Compartment {
         this.#reject(waiter, 'queueTimeout');
       }, owner.queueTimeoutMs);
     }
-    if (signal !== NEVER_ABORTED) {
-      waiter.onAbort = () => {
-        waiter.onAbort = undefined;
-        this.#unqueue(waiter);
-        waiter.refuse(signal.reason);
-      };
-      signal.addEventListener('abort', waiter.onAbort, { once: true });
-    }
+    waiter.unlisten = onAbort(signal, () => {
+      waiter.unlisten = undefined;
+      this.#unqueue(waiter);
+      waiter.refuse(signal.reason);
+    });
     if (owner.channel.observed) owner.emit('queued', this, waiter.context);
   }
 
@@ -416,9 +415,9 @@ class Compartment {
       clearTimeout(waiter.timer);
       waiter.timer = undefined;
     }
-    if (waiter.onAbort !== undefined) {
-      waiter.context.signal.removeEventListener('abort', waiter.onAbort);
-      waiter.onAbort = undefined;
+    if (waiter.unlisten !== undefined) {
+      waiter.unlisten();
+      waiter.unlisten = undefined;
     }
   }
 
@@ -436,7 +435,8 @@ class QueuedRequest implements Waiter {
   after: Waiter | undefined;
   enqueuedAt = 0;
   timer: ReturnType<typeof setTimeout> | undefined;
-  onAbort: (() => void) | undefined;
+  /** Removes the listener on the caller's signal while it waits. */
+  unlisten: (() => void) | undefined;
 
   constructor(
     readonly run: () => Promise<unknown>,
@@ -461,7 +461,8 @@ class BulkheadStream implements AsyncIterator<unknown>, Waiter {
   after: Waiter | undefined;
   enqueuedAt = 0;
   timer: ReturnType<typeof setTimeout> | undefined;
-  onAbort: (() => void) | undefined;
+  /** Removes the listener on the caller's signal while it waits. */
+  unlisten: (() => void) | undefined;
   #state: 'new' | 'queued' | 'open' | 'done' = 'new';
   #compartment: Compartment | undefined;
   #iterator: AsyncIterator<unknown> | undefined;

@@ -81,8 +81,9 @@ export interface CircuitBreakerOptions<M = RequestMessage<any> | StreamMessage<a
   /**
    * Whether an error counts as a failure of the dependency; an error it rejects counts as a
    * success (the dependency answered: a validation error, a 404). Not asked about timeouts
-   * (always failures), cancellations and admission rejections (never counted). Default: every
-   * error is a failure.
+   * (always failures), cancellations and admission rejections (never counted). If it throws,
+   * the call counts as a failure and still fails with its own error (the predicate's exception
+   * is dropped). Default: every error is a failure.
    */
   readonly isFailure?: (error: unknown) => boolean;
   /**
@@ -380,7 +381,13 @@ function classify(
   ) {
     return NEITHER;
   }
-  return isFailure === undefined || isFailure(error) ? FAILURE : SUCCESS;
+  if (isFailure === undefined) return FAILURE;
+  try {
+    return isFailure(error) ? FAILURE : SUCCESS;
+  } catch {
+    // A broken predicate must not replace the call's error nor leave its ticket unsettled.
+    return FAILURE;
+  }
 }
 
 function checkRatio(value: unknown): number {

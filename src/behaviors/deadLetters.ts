@@ -182,13 +182,13 @@ export interface DeadLetterPolicy extends BehaviorSet {
   /** Every decision, for metrics and logs. */
   readonly events: Observable<DeadLetterEvent>;
   /** Counters since creation (a snapshot). */
-  readonly stats: DeadLetterStats;
+  stats(): DeadLetterStats;
   /**
    * An `onError` for `tryMap` that records each failed item as an `'item'` letter (the item as
    * payload, its index, its attempts). `source` is the stream's message name, or the stream
    * request itself (then a replay of it is recognized and not recorded again). The write starts
    * at once and is not awaited (tryMap's hook is synchronous): await {@link flush} to see it
-   * done; failures surface as `'storeError'` events and in `stats`.
+   * done; failures surface as `'storeError'` events and in `stats()`.
    */
   itemErrors(
     source: string | object,
@@ -269,9 +269,7 @@ export function deadLetters(options: DeadLetterOptions = {}): DeadLetterPolicy {
     name,
     store,
     events: recorder.channel.events,
-    get stats() {
-      return recorder.stats();
-    },
+    stats: () => recorder.stats(),
     itemErrors: (source, itemOptions) => recorder.itemErrors(source, itemOptions),
     flush: () => recorder.flush(),
     replay: (mediator, replayOptions) => recorder.replay(mediator, replayOptions),
@@ -388,7 +386,7 @@ class Recorder {
         context.messageName,
         this.payload(message),
         error,
-        attemptsOf(error),
+        attemptsOf(context, error),
         context.correlationId,
         kind === 'stream' ? { delivered } : undefined,
       );

@@ -14,6 +14,7 @@ import {
 } from '../errors/validate.js';
 import { DONE } from '../streaming/DONE.js';
 import { EventChannel } from './EventChannel.js';
+import { onAbort } from './onAbort.js';
 import { policyBehaviors } from './policyBehaviors.js';
 
 type Message = RequestMessage<any> | StreamMessage<any>;
@@ -126,6 +127,8 @@ export interface MemoryGuardStats {
 
 /** What {@link memoryGuard} returns: its behaviors for `behaviors`, its events, state and counters. */
 export interface MemoryGuardPolicy extends BehaviorSet {
+  /** The policy's name (option `name`), as its events carry it. */
+  readonly name: string;
   /** Trips, clears, refusals, pauses and resumes. */
   readonly events: Observable<MemoryGuardEvent>;
   /** The state; reads the heap first when the reading is older than `checkIntervalMs`. */
@@ -218,6 +221,7 @@ export function memoryGuard<M extends Message = Message>(
         };
   return {
     behaviors: policyBehaviors(name, options.for, { request, stream }),
+    name,
     events: guard.channel.events,
     state: () => {
       guard.check(undefined);
@@ -366,6 +370,8 @@ class Guard {
 class Pause {
   readonly #startedAt = performance.now();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Removes the listener on the signal. */
+  readonly #unlisten: () => void;
 
   constructor(
     readonly guard: Guard,
@@ -374,7 +380,7 @@ class Pause {
     readonly resolve: (go: boolean) => void,
     readonly reject: (error: unknown) => void,
   ) {
-    signal.addEventListener('abort', this.#onAbort, { once: true });
+    this.#unlisten = onAbort(signal, () => this.fail(signal.reason));
     guard.pause(this);
     if (guard.maxPauseMs !== Infinity) {
       this.#timer = setTimeout(this.#onTimeout, Math.min(MAX_TIMER_MS, guard.maxPauseMs));
@@ -418,12 +424,10 @@ class Pause {
   }
 
   #leave(): void {
-    this.signal.removeEventListener('abort', this.#onAbort);
+    this.#unlisten();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.guard.leave(this);
   }
-
-  readonly #onAbort = (): void => this.fail(this.signal.reason);
 
   readonly #onTimeout = (): void => {
     this.#timer = undefined;

@@ -17,6 +17,7 @@ import {
 } from '../errors/validate.js';
 import { DONE } from '../streaming/DONE.js';
 import { EventChannel } from './EventChannel.js';
+import { onAbort } from './onAbort.js';
 import { policyBehaviors } from './policyBehaviors.js';
 import { TokenBucket, type TokenWaiter } from './TokenBucket.js';
 
@@ -39,10 +40,11 @@ export interface RateLimitOptions<M extends Message = Message> {
    */
   readonly scope?: 'messageType' | 'global' | ((request: M, context: HandlerContext) => string);
   /**
-   * Most buckets kept. When a new key would exceed it, buckets nobody waits on that have
-   * refilled are dropped (a fresh bucket is the same); if that is not enough, idle buckets are
-   * dropped oldest first down to 90 % (those keys start again with a full burst). When every
-   * bucket has waiters, the new key's call is refused. Default: 10_000.
+   * Most buckets kept. When a new key would exceed it, the buckets nobody waits on that have
+   * refilled are dropped (a fresh bucket is the same). A bucket that has not refilled is never
+   * dropped, since its key would start again with a full burst and exceed its rate: when no
+   * bucket can go, the new key's call is refused with a {@link RateLimitedError} (reason
+   * `'maxKeys'`). Default: 10_000.
    */
   readonly maxKeys?: number;
   /**
@@ -54,8 +56,9 @@ export interface RateLimitOptions<M extends Message = Message> {
   readonly maxQueue?: number;
   /**
    * What a stream spends tokens on. `'items'`: every pull takes a token before the source is
-   * read, so a pull source is slowed to the rate (the pull that finds the end takes one too);
-   * `'starts'`: only opening the stream takes one. Default: `'items'`.
+   * read, so a pull source is slowed to the rate (the pull that finds the end takes one too;
+   * pulls after the end take none); `'starts'`: only opening the stream takes one. Default:
+   * `'items'`.
    */
   readonly stream?: 'items' | 'starts';
   /** Limit only these message classes (requests and stream requests). Default: every request and stream. */
@@ -108,6 +111,8 @@ export interface RateLimitStats {
 
 /** What {@link rateLimit} returns: its behaviors for `behaviors`, its events and its counters. */
 export interface RateLimitPolicy extends BehaviorSet {
+  /** The policy's name (option `name`), as its events carry it. */
+  readonly name: string;
   /** Every wait and refusal. */
   readonly events: Observable<RateLimitEvent>;
   /** Counters and current state. */
@@ -207,6 +212,7 @@ export function rateLimit<M extends Message = Message>(
   });
   return {
     behaviors,
+    name,
     events: limiter.channel.events,
     stats: () => limiter.stats(),
   };
@@ -221,6 +227,8 @@ class Limiter {
   readonly #buckets = new Map<string, TokenBucket>();
   /** The one bucket of a global scope. */
   readonly #global: TokenBucket | undefined;
+  /** Before this time (performance.now()) no bucket can have refilled: see `#makeRoom`. */
+  #noRoomUntil = -Infinity;
   admitted = 0;
   delayed = 0;
   rejected = 0;
@@ -262,7 +270,7 @@ class Limiter {
     const now = performance.now();
     if (this.#buckets.size >= this.maxKeys) this.#makeRoom(now);
     if (this.#buckets.size >= this.maxKeys) {
-      // Every bucket has waiters: refusing is the only bounded answer.
+      // No bucket has refilled: refusing is the only answer that is bounded and keeps the rate.
       throw this.#refuse(key, context, 'maxKeys', 1000 / this.perSecond);
     }
     const bucket = new TokenBucket(this.perSecond, this.burst, now);
@@ -338,18 +346,21 @@ class Limiter {
     return new RateLimitedError(key, retryAfterMs);
   }
 
-  /** Drops refilled idle buckets; if none, idle ones oldest first down to 90 % of the cap. */
+  /**
+   * Drops every bucket nobody waits on that has refilled (a fresh bucket is the same), never
+   * one that has not: its key would start again with a full burst and exceed its rate. When
+   * none could go, remembers when the first one can, so that refused keys until then cost no
+   * scan.
+   */
   #makeRoom(now: number): void {
+    if (now < this.#noRoomUntil) return;
     const buckets = this.#buckets;
+    let soonest = Infinity;
     for (const [key, bucket] of buckets) {
       if (bucket.isIdleAndFull(now)) this.#drop(key, bucket);
+      else soonest = Math.min(soonest, bucket.fullInMs(now));
     }
-    if (buckets.size < this.maxKeys) return;
-    const target = Math.floor(this.maxKeys * 0.9);
-    for (const [key, bucket] of buckets) {
-      if (buckets.size <= target) break;
-      if (bucket.waiting === 0) this.#drop(key, bucket);
-    }
+    if (buckets.size >= this.maxKeys) this.#noRoomUntil = now + soonest;
   }
 
   #drop(key: string, bucket: TokenBucket): void {
@@ -361,6 +372,8 @@ class Limiter {
 /** One call waiting for its token. */
 class Wait implements TokenWaiter {
   readonly promise: Promise<void>;
+  /** Removes the listener on the signal. */
+  readonly #unlisten: () => void;
   #resolve!: () => void;
   #reject!: (error: unknown) => void;
 
@@ -373,12 +386,12 @@ class Wait implements TokenWaiter {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    signal.addEventListener('abort', this.#onAbort, { once: true });
+    this.#unlisten = onAbort(signal, this.#onAbort);
     bucket.enqueue(this);
   }
 
   grant(): void {
-    this.signal.removeEventListener('abort', this.#onAbort);
+    this.#unlisten();
     this.limiter.admitted++;
     this.#resolve();
   }
@@ -386,7 +399,7 @@ class Wait implements TokenWaiter {
   /** Leaves the queue without a token; the promise resolves (the caller checks it closed). */
   cancel(): void {
     if (!this.bucket.remove(this)) return;
-    this.signal.removeEventListener('abort', this.#onAbort);
+    this.#unlisten();
     this.limiter.cancelled++;
     this.#resolve();
   }
@@ -400,8 +413,9 @@ class Wait implements TokenWaiter {
 
 /**
  * A rate-limited stream: takes a token before opening the source (`'starts'`, handed the wait
- * in progress) or before every pull (`'items'`). The source's own promise is handed out when a
- * token was free, so a free-running stream pays one check per item.
+ * in progress) or before every pull (`'items'`). When a token was free, a stream limited by
+ * starts hands out the source's own promise; one limited by items adds one `then` per item, to
+ * see the end (after which pulls take no token).
  */
 class PacedStream<T> implements AsyncIterableIterator<T> {
   #bucket: TokenBucket | undefined;
@@ -475,8 +489,17 @@ class PacedStream<T> implements AsyncIterableIterator<T> {
         return Promise.reject(error);
       }
     }
-    return source.next();
+    // Limited by items, every pull costs a token: once the source has ended, pulls must not.
+    return this.perItem ? source.next().then(this.#onResult) : source.next();
   }
+
+  readonly #onResult = (result: IteratorResult<T>): IteratorResult<T> => {
+    if (result.done === true) {
+      this.#closed = true;
+      this.#source = undefined;
+    }
+    return result;
+  };
 
   /** Failed before reading on: close the source in the background. */
   #close(): void {

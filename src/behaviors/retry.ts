@@ -21,6 +21,7 @@ import {
 } from '../operators/backoff.js';
 import { recordAttempts } from './attempts.js';
 import { EventChannel } from './EventChannel.js';
+import { onAbort } from './onAbort.js';
 import { policyBehaviors } from './policyBehaviors.js';
 import { RetryStream } from './RetryStream.js';
 
@@ -100,7 +101,8 @@ export interface RetryOptions<M extends StreamMessage<any> = StreamMessage<any>>
   /**
    * Whether an error is worth another attempt. It is not asked about cancellations (never
    * retried), about a `CircuitOpenError` unless `retryOpenCircuit` is set, or once the attempts
-   * are used up. If it throws, the call fails with its exception. Default: every error is.
+   * are used up. If it throws, the call fails with its exception (the attempts made so far are
+   * recorded for a dead-letter behavior). Default: every error is.
    */
   readonly shouldRetry?: (error: unknown, context: RetryContext) => boolean;
   /**
@@ -303,7 +305,7 @@ export class RetryRules {
   /**
    * After attempt `attempt` (counted since the last progress; `overall` over the whole call)
    * failed with `error`: the wait before the next attempt, {@link CANCELLED}, or why not to retry.
-   * Throws what `shouldRetry` throws.
+   * Throws what `shouldRetry` throws, recording the attempts made for it.
    */
   decide(
     error: unknown,
@@ -319,11 +321,15 @@ export class RetryRules {
     const open = isCircuitOpenError(error);
     if (open && !this.retryOpenCircuit) return 'openCircuit';
     const { shouldRetry } = this;
-    if (
-      shouldRetry !== undefined &&
-      !shouldRetry(error, { attempt: overall, request, delivered, context })
-    ) {
-      return 'predicate';
+    if (shouldRetry !== undefined) {
+      let again: boolean;
+      try {
+        again = shouldRetry(error, { attempt: overall, request, delivered, context });
+      } catch (thrown) {
+        recordAttempts(context, thrown, overall); // the call fails with it, after these attempts
+        throw thrown;
+      }
+      if (!again) return 'predicate';
     }
     let cap = MAX_TIMER_MS;
     if (this.timed) {
@@ -364,7 +370,7 @@ export class RetryRules {
     reason: RetryGiveUpReason,
     context: HandlerContext,
   ): void {
-    recordAttempts(error, attempts);
+    recordAttempts(context, error, attempts);
     const channel = this.channel;
     if (!channel.observed) return;
     channel.emit({
@@ -410,15 +416,14 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason);
   if (ms === 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
     const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
+      stop();
       resolve();
     }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const stop = onAbort(signal, () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
   });
 }
 

@@ -14,6 +14,7 @@ import type { StreamOperator } from '../streaming/StreamOperator.js';
 import { DEFAULT_PIPELINE } from '../streaming/StreamPipelineOptions.js';
 import { DONE } from '../streaming/DONE.js';
 import { EventChannel } from './EventChannel.js';
+import { onAbort } from './onAbort.js';
 import { policyBehaviors } from './policyBehaviors.js';
 import { RequestDeadlines } from './RequestDeadlines.js';
 
@@ -232,7 +233,8 @@ class TimedStream implements AsyncIterator<unknown> {
   #controller: AbortController | undefined;
   /** Why the handler's signal must be (or was) aborted, once known. */
   #reason: unknown;
-  #onAbort: (() => void) | undefined;
+  /** Removes the listener on the caller's signal. */
+  #unlisten: (() => void) | undefined;
   #reading = false;
   #closing = false;
   #finished = false;
@@ -299,11 +301,10 @@ class TimedStream implements AsyncIterator<unknown> {
     if (this.#reason !== undefined) controller.abort(this.#reason);
     else if (outer.aborted) controller.abort(outer.reason);
     else if (!this.#finished) {
-      this.#onAbort = () => {
-        this.#onAbort = undefined;
+      this.#unlisten = onAbort(outer, () => {
+        this.#unlisten = undefined;
         controller.abort(outer.reason);
-      };
-      outer.addEventListener('abort', this.#onAbort, { once: true });
+      });
     }
     return controller.signal;
   };
@@ -358,9 +359,9 @@ class TimedStream implements AsyncIterator<unknown> {
   }
 
   #unlink(): void {
-    if (this.#onAbort !== undefined) {
-      this.#context.signal.removeEventListener('abort', this.#onAbort);
-      this.#onAbort = undefined;
+    if (this.#unlisten !== undefined) {
+      this.#unlisten();
+      this.#unlisten = undefined;
     }
   }
 }
