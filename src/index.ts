@@ -183,6 +183,47 @@ export {
   isTransientHttpError,
 } from './behaviors/transientErrors.js';
 
+// Observability (the Prometheus and winston adapters are subpaths: fs-mediator/prometheus, fs-mediator/winston)
+export { instrument } from './observability/instrument.js';
+export type {
+  ActiveStream,
+  Instrumentation,
+  InstrumentOptions,
+} from './observability/instrument.js';
+export type {
+  CallOutcome,
+  MediatorEvent,
+  NotificationEndEvent,
+  RequestEndEvent,
+  RequestStartEvent,
+  StreamEndEvent,
+  StreamFirstItemEvent,
+  StreamOutcome,
+  StreamProgressEvent,
+  StreamStartEvent,
+} from './observability/MediatorEvent.js';
+export { loggingHealthReporter, streamHealth } from './observability/streamHealth.js';
+export type {
+  ErrorRateEvent,
+  ErrorRateInfo,
+  ErrorRateRecoveredEvent,
+  HealthEvent,
+  HealthLogger,
+  HealthReport,
+  HealthReporter,
+  HealthStatus,
+  HealthStatusChangeEvent,
+  StreamHealth,
+  StreamHealthInfo,
+  StreamHealthOptions,
+  StreamHealthSource,
+  StreamRecoveredEvent,
+  StreamSlowEvent,
+  StreamStalledEvent,
+} from './observability/streamHealth.js';
+export { HealthPresets } from './observability/HealthPresets.js';
+export type { HealthPreset, HealthPresetName } from './observability/HealthPresets.js';
+
 // Errors
 export { HandlerNotFoundError, isHandlerNotFoundError } from './errors/HandlerNotFoundError.js';
 export type { MessageKind } from './errors/HandlerNotFoundError.js';

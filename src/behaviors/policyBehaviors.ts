@@ -1,12 +1,18 @@
-import type { BehaviorRegistration, RequestBehavior, StreamBehavior } from '../core/Behavior.js';
+import type {
+  BehaviorRegistration,
+  NotificationBehavior,
+  RequestBehavior,
+  StreamBehavior,
+} from '../core/Behavior.js';
 import { describeValue } from '../core/Handler.js';
 import { kindOf } from '../core/MessageName.js';
 import type { MessageClass } from '../core/types.js';
 
-/** The behaviors a policy puts in front of requests and of streams. @internal */
+/** The behaviors a policy puts in front of requests, streams and notification handlers. @internal */
 export interface PolicyParts {
   readonly request?: RequestBehavior;
   readonly stream?: StreamBehavior;
+  readonly notification?: NotificationBehavior;
 }
 
 /**
@@ -20,7 +26,9 @@ export function policyBehaviors(
   scope: readonly unknown[] | undefined,
   parts: PolicyParts,
 ): BehaviorRegistration[] {
-  const kinds = (['request', 'stream'] as const).filter((kind) => parts[kind] !== undefined);
+  const kinds = (['request', 'stream', 'notification'] as const).filter(
+    (kind) => parts[kind] !== undefined,
+  );
   if (scope !== undefined) {
     if (!Array.isArray(scope) || scope.length === 0) {
       throw new TypeError(
@@ -33,7 +41,7 @@ export function policyBehaviors(
         throw new TypeError(
           kind === undefined
             ? `Option 'for' of ${policy}() lists ${describeValue(message)}, which is not a message class.`
-            : `Option 'for' of ${policy}() lists ${(message as { name: string }).name}, a ${kind} message; ${policy}() wraps ${kinds.join(' and ')} messages only.`,
+            : `Option 'for' of ${policy}() lists ${(message as { name: string }).name}, a ${kind} message; ${policy}() wraps ${listKinds(kinds)} messages only.`,
         );
       }
     }
@@ -53,4 +61,11 @@ export function policyBehaviors(
     });
   }
   return registrations;
+}
+
+/** 'request', 'request and stream', 'request, stream and notification'. */
+function listKinds(kinds: readonly string[]): string {
+  return kinds.length < 2
+    ? kinds.join('')
+    : `${kinds.slice(0, -1).join(', ')} and ${kinds[kinds.length - 1]}`;
 }
