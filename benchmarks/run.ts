@@ -22,6 +22,8 @@
  *
  * The resilience cases (issue 5): `npm run bench -- resilience`.
  *
+ * The observability cases (issue 6): `npm run bench -- observability`.
+ *
  * Profile one case in-process:
  * `node --cpu-prof --import ./benchmarks/loader.mjs benchmarks/run.ts --child send-vs-direct`.
  */
@@ -30,6 +32,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dispatchCases } from './cases/dispatch.js';
+import { observabilityCases } from './cases/observability.js';
 import { resilienceCases } from './cases/resilience.js';
 import { streamCases } from './cases/streams.js';
 import {
@@ -50,7 +53,12 @@ import {
 } from './harness.js';
 
 /** Every case of the suite; later issues append their modules here. */
-const SUITE: readonly SuiteCase[] = [...dispatchCases, ...streamCases, ...resilienceCases];
+const SUITE: readonly SuiteCase[] = [
+  ...dispatchCases,
+  ...streamCases,
+  ...resilienceCases,
+  ...observabilityCases,
+];
 
 const RESULT_MARK = '@@bench-result ';
 const runFile = fileURLToPath(import.meta.url);

@@ -59,7 +59,11 @@ export class LevelGate {
  * is derived from (`_readableState.pipes`, which winston itself reads), when there is one.
  */
 function transportCount(logger: Logger): number {
-  const pipes = (logger as { _readableState?: { pipes?: unknown } })._readableState?.pipes;
-  if (Array.isArray(pipes)) return pipes.length;
+  const state = (logger as { _readableState?: { pipes?: unknown; pipesCount?: unknown } })
+    ._readableState;
+  // readable-stream 3 (winston 3) keeps one pipe as the object itself and counts in pipesCount;
+  // Node's own streams keep an array.
+  if (typeof state?.pipesCount === 'number') return state.pipesCount;
+  if (Array.isArray(state?.pipes)) return state.pipes.length;
   return (logger as { transports?: readonly unknown[] }).transports?.length ?? 0;
 }

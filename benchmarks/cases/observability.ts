@@ -1,0 +1,294 @@
+/**
+ * What the observability layer (issue 6) costs when it is on: `send()` and a long stream with the
+ * Prometheus metrics and the winston logging both fed by one shared `instrument()` layer, vs the
+ * same calls on a bare mediator. Every side returns a checksum of what it saw, checked by the
+ * harness, so both sides do the same work and none of it can be optimised away.
+ *
+ * The "on" side is built as a user would: one `instrument()` (default progress options: a report
+ * every 10,000 items and every 10 s) registered in the mediator's `behaviors`, read by
+ * `prometheusMetrics({ registry: new Registry(), instrumentation, monitors: [monitor] })` and by
+ * `winstonLogging({ instrumentation, logger })`, whose winston logger is at level `'warn'` and
+ * writes to a null stream (nothing is written at `warn` for calls that succeed anyway), plus a
+ * `StreamMonitor` given to the mediator (`streams: { monitor }`) for the stream cases.
+ *
+ * Goals (issue 6, Performance): `send()` ≤ 2× bare `send()`; a stream of 1,000,000 items (quick:
+ * 100,000, as the linearity cases) ≤ 1.25× the bare stream. Informative: `instrument()` alone
+ * with a subscriber that does nothing (the layer's own cost, without the adapters), and a
+ * `function*` stream piped through `batch(100)` (no `async *` resumption per item to hide the
+ * layer's per-item cost; the batch stage takes items in bulk through the instrumented stream).
+ */
+import { Registry } from 'prom-client';
+import { Writable } from 'node:stream';
+import winston from 'winston';
+import {
+  batch,
+  createMediator,
+  handler,
+  instrument,
+  Query,
+  StreamMonitor,
+  StreamRequest,
+  type BehaviorRegistration,
+  type BehaviorSet,
+  type StreamPipelineOptions,
+} from '../../src/index.js';
+import { prometheusMetrics } from '../../src/observability/prometheus/index.js';
+import { winstonLogging } from '../../src/observability/winston/index.js';
+import type { BenchCase, SetupContext, Side } from '../harness.js';
+
+// ---------------------------------------------------------------------------------------------
+// Messages and handlers
+
+interface OrderTotal {
+  readonly orderId: number;
+  readonly total: number;
+}
+
+class GetOrderTotal extends Query<OrderTotal> {
+  static readonly messageName = 'bench.observability.total';
+  constructor(readonly orderId: number) {
+    super();
+  }
+}
+
+/** An async handler answering with a small object (as in the dispatch cases). */
+const getOrderTotal = async (query: GetOrderTotal): Promise<OrderTotal> => ({
+  orderId: query.orderId,
+  total: 1,
+});
+
+/** The numbers 1..n, one `await` per item, as a handler's `async *` yields them. */
+async function* countTo(n: number): AsyncGenerator<number> {
+  for (let i = 1; i <= n; i++) yield i;
+}
+
+/** The same numbers from a synchronous generator (a `function*` handler). */
+function* countToSync(n: number): Generator<number> {
+  for (let i = 1; i <= n; i++) yield i;
+}
+
+class CountTo extends StreamRequest<number> {
+  static readonly messageName = 'bench.observability.countTo';
+  constructor(readonly n: number) {
+    super();
+  }
+}
+
+class CountToSync extends StreamRequest<number> {
+  static readonly messageName = 'bench.observability.countToSync';
+  constructor(readonly n: number) {
+    super();
+  }
+}
+
+const handlers = [
+  handler(GetOrderTotal, getOrderTotal),
+  handler(CountTo, (req: CountTo) => countTo(req.n)),
+  handler(CountToSync, (req: CountToSync) => countToSync(req.n)),
+];
+
+type Behaviors = readonly (BehaviorRegistration | BehaviorSet)[];
+
+interface Setup {
+  readonly behaviors: Behaviors;
+  readonly streams?: StreamPipelineOptions;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The "on" configurations
+
+/** A winston logger at `warn` whose only transport writes nowhere. */
+function nullLogger(): winston.Logger {
+  const sink = new Writable({
+    write(_chunk, _encoding, callback) {
+      callback();
+    },
+  });
+  return winston.createLogger({
+    level: 'warn',
+    format: winston.format.json(),
+    transports: [new winston.transports.Stream({ stream: sink })],
+  });
+}
+
+/** Metrics + logging (level 'warn') on one shared instrument(), with a StreamMonitor. */
+function metricsAndLogging(): Setup {
+  const instrumentation = instrument();
+  const monitor = new StreamMonitor();
+  prometheusMetrics({ registry: new Registry(), instrumentation, monitors: [monitor] });
+  winstonLogging({ instrumentation, logger: nullLogger() });
+  return { behaviors: [instrumentation], streams: { monitor } };
+}
+
+/** instrument() alone, its events read by a subscriber that does nothing. */
+function instrumentOnly(): Setup {
+  const instrumentation = instrument();
+  instrumentation.events.subscribe(() => {});
+  return { behaviors: [instrumentation] };
+}
+
+const bare = (): Setup => ({ behaviors: [] });
+
+function mediatorOf(setup: Setup) {
+  return createMediator({
+    handlers,
+    behaviors: setup.behaviors,
+    ...(setup.streams === undefined ? {} : { streams: setup.streams }),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sides
+
+/** A side awaiting `send()` n times. */
+function sendSide(label: string, setup: Setup): Side {
+  const mediator = mediatorOf(setup);
+  const query = new GetOrderTotal(7);
+  return {
+    label,
+    async run(n) {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += (await mediator.send(query)).total;
+      return sum;
+    },
+  };
+}
+
+async function sumItems(items: AsyncIterable<number>): Promise<number> {
+  let sum = 0;
+  for await (const item of items) sum += item;
+  return sum;
+}
+
+/** Touches every item of every batch, as a per-item consumer does. */
+async function sumBatches(batches: AsyncIterable<readonly number[]>): Promise<number> {
+  let sum = 0;
+  for await (const items of batches) for (const item of items) sum += item;
+  return sum;
+}
+
+const triangle = (n: number): number => (n * (n + 1)) / 2;
+
+/** A side moving one stream of `n` items per iteration, checked by the sum of its items. */
+function streamSide(label: string, n: number, oneStream: () => Promise<number>): Side {
+  return {
+    label,
+    itemsPerOp: n,
+    checksumPerOp: triangle(n),
+    async run(iterations) {
+      let sum = 0;
+      for (let i = 0; i < iterations; i++) sum += await oneStream();
+      return sum;
+    },
+  };
+}
+
+/** Items per stream: 1,000,000 as the issue says; 100,000 in quick mode (as the linearity cases). */
+const streamSize = ({ quick }: SetupContext): number => (quick ? 100_000 : 1_000_000);
+
+/** A for-await drain of createStream(async* of n items). */
+function perItemSide(label: string, setup: Setup, n: number): Side {
+  const mediator = mediatorOf(setup);
+  return streamSide(label, n, () => sumItems(mediator.createStream(new CountTo(n))));
+}
+
+/** A for-await drain of createStream(function* of n items).pipe(batch(100)). */
+function batchedSide(label: string, setup: Setup, n: number): Side {
+  const mediator = mediatorOf(setup);
+  const stage = batch<number>(100);
+  return streamSide(label, n, () =>
+    sumBatches(mediator.createStream(new CountToSync(n)).pipe(stage)),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+
+const ON = 'metrics + logging (warn)';
+
+const sendCases: BenchCase[] = [
+  {
+    name: 'observability-send',
+    title:
+      "send() with prometheusMetrics + winstonLogging (level 'warn') on one shared instrument() vs bare send()",
+    goal: { max: 2 },
+    checksumPerOp: 1,
+    setup: () => ({
+      baseline: sendSide('await mediator.send(req)', bare()),
+      candidate: sendSide(`await mediator.send(req) + ${ON}`, metricsAndLogging()),
+    }),
+  },
+  {
+    name: 'observability-send-instrument-only',
+    title: 'send() through instrument() alone, events read by a no-op subscriber, vs bare send()',
+    checksumPerOp: 1,
+    setup: () => ({
+      baseline: sendSide('await mediator.send(req)', bare()),
+      candidate: sendSide(
+        'await mediator.send(req) + instrument() (no-op subscriber)',
+        instrumentOnly(),
+      ),
+    }),
+  },
+];
+
+const streamCases: BenchCase[] = [
+  {
+    name: 'observability-stream',
+    title: `for await over createStream(async* handler) with prometheusMetrics + winstonLogging (level 'warn') on one shared instrument() and a StreamMonitor vs the bare createStream() (1,000,000 items; quick: 100,000)`,
+    goal: { max: 1.25 },
+    setup(context) {
+      const n = streamSize(context);
+      return {
+        baseline: perItemSide('for await (x of createStream(req))', bare(), n),
+        candidate: perItemSide(
+          `for await (x of createStream(req)) + ${ON}`,
+          metricsAndLogging(),
+          n,
+        ),
+      };
+    },
+  },
+  {
+    name: 'observability-stream-instrument-only',
+    title: `the same through instrument() alone, events read by a no-op subscriber (1,000,000 items; quick: 100,000)`,
+    setup(context) {
+      const n = streamSize(context);
+      return {
+        baseline: perItemSide('for await (x of createStream(req))', bare(), n),
+        candidate: perItemSide(
+          'for await (x of createStream(req)) + instrument() (no-op subscriber)',
+          instrumentOnly(),
+          n,
+        ),
+      };
+    },
+  },
+  {
+    name: 'observability-stream-batched-sync',
+    title: `createStream(function* handler).pipe(batch(100)) with metrics + logging (warn) vs without (no async* resumption per item to hide the layer's cost) (1,000,000 items; quick: 100,000)`,
+    setup(context) {
+      const n = streamSize(context);
+      return {
+        baseline: batchedSide(
+          'for await (b of createStream(function* req).pipe(batch(100)))',
+          bare(),
+          n,
+        ),
+        candidate: batchedSide(
+          `for await (b of createStream(function* req).pipe(batch(100))) + ${ON}`,
+          metricsAndLogging(),
+          n,
+        ),
+      };
+    },
+  },
+];
+
+/** Steady-state stream throughput: no forced GC before each timed run (see BenchCase.gcBeforeRuns). */
+const steadyState = (bench: BenchCase): BenchCase => ({ ...bench, gcBeforeRuns: false });
+
+export const observabilityCases: readonly BenchCase[] = [
+  ...sendCases,
+  ...streamCases.map(steadyState),
+];
