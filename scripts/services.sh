@@ -75,16 +75,29 @@ alive() {
   [ "${stat:0:1}" != Z ]
 }
 
+# The policy-rc.d apt_install created (empty when none): removed however the script ends.
+OWN_POLICY_RC=
+remove_own_policy() {
+  [ -z "$OWN_POLICY_RC" ] || rm -f "$OWN_POLICY_RC"
+  OWN_POLICY_RC=
+}
+
 # Installs Debian packages quietly when a command is missing. Keeps the package's own service from
-# starting (a policy-rc.d that denies it, only if the machine has none) so nothing takes the default
-# port behind our back.
+# starting (a policy-rc.d that denies it, only if the machine has none, removed again on any exit
+# or interrupt) so nothing takes the default port behind our back.
 apt_install() { # packages…
   [ "$(id -u)" -eq 0 ] || die "need to install $* (Debian packages) but not running as root; install them first"
   command -v apt-get >/dev/null || die "need $* but apt-get is missing (not a Debian machine?); install them first"
-  local log policy=/usr/sbin/policy-rc.d own_policy=0
+  local log policy=/usr/sbin/policy-rc.d
   log=$(mktemp)
   if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=1
+    trap remove_own_policy EXIT
+    trap 'remove_own_policy; exit 130' INT
+    trap 'remove_own_policy; exit 143' TERM
+    OWN_POLICY_RC=$policy
+    if ! { printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"; }; then
+      remove_own_policy
+    fi
   fi
   say "installing $* from Debian packages…"
   local ok=0
@@ -94,7 +107,8 @@ apt_install() { # packages…
     || { apt-get update -qq >>"$log" 2>&1 && apt-get install -y -qq --no-install-recommends "$@" >>"$log" 2>&1; }; then
     ok=1
   fi
-  [ "$own_policy" -eq 0 ] || rm -f "$policy"
+  remove_own_policy
+  trap - EXIT INT TERM
   if [ "$ok" -ne 1 ]; then
     tail -n 30 "$log" >&2
     rm -f "$log"

@@ -9,6 +9,7 @@ import {
 import { instrument, type Instrumentation } from '../../src/observability/instrument.js';
 import { InstrumentedStream } from '../../src/observability/InstrumentedStream.js';
 import type { MediatorEvent } from '../../src/observability/MediatorEvent.js';
+import { streamHealth } from '../../src/observability/streamHealth.js';
 import { flushMicrotasks } from '../helpers/deferred.js';
 import {
   ExportOrders,
@@ -509,5 +510,77 @@ describe('instrument()', () => {
       expect(() => instrument({ name: 3 as never })).toThrow(TypeError);
       expect(() => instrument({ for: [] })).toThrow(TypeError);
     });
+  });
+});
+
+describe('instrument(): regressions', () => {
+  /** A stream source whose iterator's next() throws instead of rejecting. */
+  class Weird extends StreamRequest<number> {}
+  const throwingSource = () => ({
+    [Symbol.asyncIterator]: () => ({
+      next(): Promise<IteratorResult<number>> {
+        throw new Error('sync failure');
+      },
+    }),
+  });
+
+  it('ends the stream (streamEnd, activeStreams, timer) when the source iterator throws synchronously', async () => {
+    const telemetry = instrument({ progress: { everyMs: 1_000 } });
+    const mediator = createMediator({
+      handlers: [handler(Weird, throwingSource)],
+      behaviors: [telemetry],
+    });
+    const events: MediatorEvent[] = [];
+    const sub = telemetry.events.subscribe((e) => events.push(e));
+    const health = streamHealth({ instrumentation: telemetry, checkIntervalMs: 1_000 });
+    const timersBefore = jest.getTimerCount();
+    const iterator = mediator.createStream(new Weird())[Symbol.asyncIterator]();
+    let read: Promise<IteratorResult<number>> | undefined;
+    expect(() => (read = iterator.next())).not.toThrow(); // rejects, does not throw
+    await expect(read).rejects.toThrow('sync failure');
+    await jest.advanceTimersByTimeAsync(120_000);
+    const found = {
+      ends: bare(events.filter((e) => e.type === 'streamEnd')),
+      progressAfterFailure: events.filter((e) => e.type === 'streamProgress').length,
+      activeStreams: telemetry.activeStreams().length,
+      leakedTimers: jest.getTimerCount() - timersBefore,
+      health: health.check().status,
+    };
+    sub.unsubscribe();
+    health.close();
+    await iterator.return?.();
+    expect(found).toEqual({
+      ends: [
+        {
+          type: 'streamEnd',
+          messageName: 'Weird',
+          outcome: 'failed',
+          items: 0,
+          itemsSinceLast: 0,
+          durationMs: expect.any(Number),
+          error: new Error('sync failure'),
+        },
+      ],
+      progressAfterFailure: 0,
+      activeStreams: 0,
+      leakedTimers: 0,
+      health: 'healthy',
+    });
+  });
+
+  it('answers done after such a failure, without calling the source again', async () => {
+    const telemetry = instrument();
+    const source = throwingSource();
+    const factory = jest.fn(() => source);
+    const mediator = createMediator({
+      handlers: [handler(Weird, factory)],
+      behaviors: [telemetry],
+    });
+    const sub = telemetry.events.subscribe(() => undefined);
+    const iterator = mediator.createStream(new Weird())[Symbol.asyncIterator]();
+    await expect(iterator.next()).rejects.toThrow('sync failure');
+    await expect(iterator.next()).resolves.toEqual({ done: true, value: undefined });
+    expect(factory).toHaveBeenCalledTimes(1);
+    sub.unsubscribe();
   });
 });

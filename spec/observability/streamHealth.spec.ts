@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { Subject } from 'rxjs';
+import type { ActiveStream } from '../../src/observability/InstrumentedStream.js';
 import { createMediator, handler, StreamRequest, type HandlerContext } from '../../src/index.js';
 import { HealthPresets } from '../../src/observability/HealthPresets.js';
 import { instrument, type Instrumentation } from '../../src/observability/instrument.js';
@@ -221,6 +222,10 @@ describe('streamHealth()', () => {
     });
     await jest.advanceTimersByTimeAsync(1_000);
     expect(health.check().status).toBe('unhealthy'); // still in the window
+    await jest.advanceTimersByTimeAsync(1_000);
+    // 2 s old: the window keeps them for at least errorRateWindowMs (the 2 completed intervals).
+    expect(health.check().status).toBe('unhealthy');
+    expect(events.map((e) => e.type)).toEqual(['errorRate', 'statusChange']);
     await jest.advanceTimersByTimeAsync(1_000);
     expect(events.map((e) => e.type)).toEqual([
       'errorRate',
@@ -483,5 +488,168 @@ describe('loggingHealthReporter()', () => {
   it('works with console', () => {
     expect(() => loggingHealthReporter(console)).not.toThrow();
     expect(() => loggingHealthReporter({ warn: () => undefined } as never)).toThrow(TypeError);
+  });
+});
+
+describe('streamHealth(): regressions', () => {
+  function streamEnd(outcome: 'completed' | 'failed' | 'cancelled'): MediatorEvent {
+    const context: HandlerContext = {
+      messageName: 'Feed',
+      correlationId: 'c',
+      signal: new AbortController().signal,
+    };
+    return {
+      type: 'streamEnd',
+      messageName: 'Feed',
+      message: {},
+      context,
+      outcome,
+      items: 0,
+      itemsSinceLast: 0,
+      durationMs: 1,
+      ...(outcome === 'failed' ? { error: new Error('x') } : {}),
+    };
+  }
+
+  it('judges the error rate on its timer with the LongRunning preset (window = one check interval)', async () => {
+    const source = new Subject<MediatorEvent>();
+    health = streamHealth({
+      instrumentation: { events: source },
+      ...HealthPresets.LongRunning, // checkIntervalMs 60 000; errorRateWindowMs defaults to 60 000
+      minStreamsForErrorRate: 1,
+    });
+    const seen: HealthEvent[] = [];
+    health.events.subscribe((e) => seen.push(e));
+    await jest.advanceTimersByTimeAsync(1_000);
+    for (let i = 0; i < 5; i++) source.next(streamEnd('failed'));
+    await jest.advanceTimersByTimeAsync(59_000); // the first tick
+    expect(seen.map((e) => e.type)).toContain('errorRate');
+    expect(health.check().status).toBe('unhealthy');
+  });
+
+  it('keeps a failure for the whole errorRateWindowMs (not one check interval less)', async () => {
+    const source = new Subject<MediatorEvent>();
+    health = streamHealth({
+      instrumentation: { events: source },
+      checkIntervalMs: 1_000,
+      errorRateWindowMs: 3_000,
+      minStreamsForErrorRate: 1,
+      maxErrorRate: 0.5,
+    });
+    await jest.advanceTimersByTimeAsync(100);
+    source.next(streamEnd('failed'));
+    await jest.advanceTimersByTimeAsync(2_900); // t = 3 000: the failure is 2.9 s old
+    expect(health.check().errorRate).toMatchObject({ failed: 1, windowMs: 3_000 });
+    await jest.advanceTimersByTimeAsync(1_000); // t = 4 000: 3.9 s old, out of the window
+    expect(health.check().errorRate.failed).toBe(0);
+  });
+
+  it('agrees between check() and its timer: no recovery while the failure is in the window', async () => {
+    const source = new Subject<MediatorEvent>();
+    health = streamHealth({
+      instrumentation: { events: source },
+      checkIntervalMs: 1_000,
+      errorRateWindowMs: 1_000,
+      minStreamsForErrorRate: 1,
+      maxErrorRate: 0.5,
+    });
+    const seen: string[] = [];
+    health.events.subscribe((e) => seen.push(e.type));
+    await jest.advanceTimersByTimeAsync(100);
+    source.next(streamEnd('failed'));
+    const verdicts: string[] = [];
+    verdicts.push(health.check().status);
+    for (let t = 200; t < 2_000; t += 100) {
+      await jest.advanceTimersByTimeAsync(100); // the tick at 1 000 among them
+      verdicts.push(health.check().status);
+    }
+    expect(verdicts.every((v) => v === 'unhealthy')).toBe(true); // 0.1–1.9 s old: in the window
+    expect(seen).toEqual(['errorRate', 'statusChange']);
+    await jest.advanceTimersByTimeAsync(100); // t = 2 000: the tick drops it
+    expect(seen).toEqual(['errorRate', 'statusChange', 'errorRateRecovered', 'statusChange']);
+  });
+
+  it('does not call a stream stalled while its consumer holds the last item', async () => {
+    class Fast extends StreamRequest<number> {}
+    const telemetry = instrument({ progress: { everyMs: Infinity } });
+    const mediator = createMediator({
+      handlers: [handler(Fast, () => [1, 2, 3, 4, 5])], // the producer is always ready
+      behaviors: [telemetry],
+    });
+    health = streamHealth({ instrumentation: telemetry, checkIntervalMs: 1_000, stallMs: 5_000 });
+    const seen: HealthEvent[] = [];
+    health.events.subscribe((e) => seen.push(e));
+    const iterator = mediator.createStream(new Fast())[Symbol.asyncIterator]();
+    await iterator.next(); // the consumer takes one item, then works on it for a minute
+    await jest.advanceTimersByTimeAsync(60_000);
+    const report = health.check();
+    expect(report.streams[0]).toMatchObject({ awaitingItem: false, status: 'ok', idleMs: 0 });
+    expect(report.status).toBe('healthy');
+    expect(seen).toEqual([]);
+    await iterator.return!();
+  });
+
+  /** One live stream whose counters the spec sets, with a counted correlation id read. */
+  function liveStream() {
+    const reads = { correlationId: 0 };
+    const stream = {
+      messageName: 'Feed',
+      message: {},
+      context: {
+        messageName: 'Feed',
+        signal: new AbortController().signal,
+        get correlationId() {
+          reads.correlationId++;
+          return 'c1';
+        },
+      } satisfies HandlerContext,
+      items: 0,
+      startedAt: performance.now(),
+      awaitingItem: true,
+    };
+    const instrumentation = {
+      events: new Subject<MediatorEvent>(),
+      activeStreams: (): readonly ActiveStream[] => [stream],
+    };
+    return { stream, reads, instrumentation };
+  }
+
+  it('judges a slow stream only while its consumer awaits an item', async () => {
+    const { stream, instrumentation } = liveStream();
+    health = streamHealth({ instrumentation, checkIntervalMs: 1_000, minItemsPerSecond: 5 });
+    const seen: HealthEvent[] = [];
+    health.events.subscribe((e) => seen.push(e));
+    stream.awaitingItem = false; // 1 item/s, but the consumer is the slow side
+    for (let i = 0; i < 5; i++) {
+      stream.items++;
+      await jest.advanceTimersByTimeAsync(1_000);
+    }
+    expect(seen).toEqual([]);
+    expect(health.check().status).toBe('healthy');
+    stream.awaitingItem = true; // 1 item/s while the consumer waits: the producer is slow
+    stream.items++;
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(seen.map((e) => e.type)).toEqual(['slow', 'statusChange']);
+    expect(health.check().status).toBe('degraded');
+  });
+
+  it('reads no correlation id on its timer unless a stream is reported', async () => {
+    const { stream, reads, instrumentation } = liveStream();
+    health = streamHealth({ instrumentation, checkIntervalMs: 1_000, stallMs: 10_000 });
+    for (let i = 0; i < 5; i++) {
+      stream.items++;
+      await jest.advanceTimersByTimeAsync(1_000);
+    }
+    expect(reads.correlationId).toBe(0);
+    const report = health.check();
+    expect(reads.correlationId).toBe(0); // read when asked for
+    expect(report.streams[0]!.correlationId).toBe('c1');
+    expect(JSON.parse(JSON.stringify(report)).streams[0].correlationId).toBe('c1');
+    const before = reads.correlationId;
+    const seen: HealthEvent[] = [];
+    health.events.subscribe((e) => seen.push(e));
+    await jest.advanceTimersByTimeAsync(11_000); // no item: stalled, reported with its id
+    expect(seen[0]).toMatchObject({ type: 'stall', stream: { correlationId: 'c1' } });
+    expect(reads.correlationId).toBeGreaterThan(before);
   });
 });

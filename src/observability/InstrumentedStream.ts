@@ -111,7 +111,13 @@ export class InstrumentedStream<T> implements AsyncIterableIterator<T>, SyncTake
     const inner = this.#inner;
     if (inner !== undefined) {
       this.#awaiting = true;
-      return inner.next().then(this.#onResult, this.#onError);
+      let pending: Promise<IteratorResult<T>>;
+      try {
+        pending = inner.next();
+      } catch (error) {
+        return this.#fail(error); // a source whose next() throws synchronously
+      }
+      return pending.then(this.#onResult, this.#onError);
     }
     if (this.#state === 'done') return Promise.resolve(DONE);
     return this.#start();
@@ -161,7 +167,7 @@ export class InstrumentedStream<T> implements AsyncIterableIterator<T>, SyncTake
     try {
       this.#inner = this.#next()[Symbol.asyncIterator](); // runs the inner pipeline: may throw
     } catch (error) {
-      return this.#onError(error);
+      return this.#fail(error);
     }
     return this.next();
   }
@@ -180,6 +186,17 @@ export class InstrumentedStream<T> implements AsyncIterableIterator<T>, SyncTake
   };
 
   readonly #onError = (error: unknown): never => {
+    this.#settleFailure(error);
+    throw error;
+  };
+
+  /** Ends the stream on a failure thrown synchronously; the read rejects with it. */
+  #fail(error: unknown): Promise<never> {
+    this.#settleFailure(error);
+    return Promise.reject(error as Error);
+  }
+
+  #settleFailure(error: unknown): void {
     this.#awaiting = false;
     this.#inner = undefined;
     if (this.#state === 'open') {
@@ -187,8 +204,7 @@ export class InstrumentedStream<T> implements AsyncIterableIterator<T>, SyncTake
       this.#end(cancelled ? 'cancelled' : 'failed', error);
     }
     this.#state = 'done';
-    throw error;
-  };
+  }
 
   /** The first item arrived, or the count crossed a multiple of `everyItems`. */
   #reached(): void {

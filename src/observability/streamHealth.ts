@@ -42,11 +42,18 @@ export interface StreamHealthOptions extends Partial<HealthPreset> {
   readonly instrumentation: StreamHealthSource;
   /** How often the health timer samples (an unref'd interval, from creation to `close()`). Default: 10,000 ms. */
   readonly checkIntervalMs?: number;
-  /** A stream whose item count has not changed for this long is stalled. `Infinity` turns it off. Default: 60,000 ms. */
+  /**
+   * A stream whose consumer has been waiting this long for an item that does not come is
+   * stalled. Idle time counts only while the consumer awaits an item: a consumer still working
+   * on the last one is the slow side, not the producer (sampled by the timer, so accurate to a
+   * check interval). `Infinity` turns it off. Default: 60,000 ms.
+   */
   readonly stallMs?: number;
   /**
    * A stream delivering fewer items per second than this, over a whole check interval, is slow
-   * (measured from its second check on, so it has a check interval to warm up). Default: 0 (off).
+   * (measured from its second check on, so it has a check interval to warm up). Judged only when
+   * the consumer is awaiting an item at the check: a consumer found busy with an item is the
+   * slow side, and the stream is not called slow (nor kept slow). Default: 0 (off).
    */
   readonly minItemsPerSecond?: number;
   /**
@@ -54,7 +61,12 @@ export interface StreamHealthOptions extends Partial<HealthPreset> {
    * cancellations do not count) within `errorRateWindowMs`, the health is unhealthy. Default: 1 (off).
    */
   readonly maxErrorRate?: number;
-  /** The window of the error rate, in ms (rounded up to whole check intervals). Default: 60,000. */
+  /**
+   * The window of the error rate, in ms, rounded up to whole check intervals: a stream's end
+   * counts for at least this long and at most one check interval longer (the window is the last
+   * `ceil(errorRateWindowMs / checkIntervalMs)` completed intervals plus the current one).
+   * Default: 60,000.
+   */
   readonly errorRateWindowMs?: number;
   /** The error rate is judged only once this many streams ended in the window. Default: 10. */
   readonly minStreamsForErrorRate?: number;
@@ -74,7 +86,10 @@ export interface StreamHealthInfo {
   readonly items: number;
   /** Since the stream started, in ms. */
   readonly elapsedMs: number;
-  /** Since its item count was last seen changing (or since it started), in ms. */
+  /**
+   * How long the producer has been seen idle, in ms: since the item count last changed, the
+   * stream started, or the consumer was last seen holding an item (not awaiting the next one).
+   */
   readonly idleMs: number;
   /** Items per second over the last check interval; undefined until it has had one. */
   readonly itemsPerSecond: number | undefined;
@@ -232,9 +247,11 @@ interface Bucket {
 
 /**
  * Watches the streams of an `instrument()` and judges their health (issue 6, point 4): **stalls**
- * (an item count unchanged for `stallMs`), **slow** streams (below `minItemsPerSecond` over a
- * check interval, after a first interval of warm-up) and the **error rate** (failed ÷ ended
- * streams over `errorRateWindowMs`, above `maxErrorRate`).
+ * (a consumer waiting `stallMs` for an item), **slow** streams (below `minItemsPerSecond` over a
+ * check interval, after a first interval of warm-up, while the consumer waits) and the **error
+ * rate** (failed ÷ ended streams over `errorRateWindowMs`, above `maxErrorRate`). A consumer
+ * found holding an item (`awaitingItem` false) is the slow side: its stream is neither stalled
+ * nor slow. Without live views (`activeStreams()`) that is unknown and only item counts are used.
  *
  * Its own timer (every `checkIntervalMs`, unref'd, from creation until `close()`) samples the
  * live item counts of the active streams, so a stream that stopped producing is reported even
@@ -301,7 +318,11 @@ class StreamHealthMonitor implements StreamHealth {
   readonly #settings: Settings;
   readonly #tracked = new Map<object, Tracked>();
   readonly #subscriptions: Subscription[] = [];
-  /** Completed check intervals of the error-rate window, oldest first; then the current one. */
+  /**
+   * The last `buckets` completed check intervals, oldest first; the window is these plus the
+   * current interval, so a failure counts for at least `errorRateWindowMs` (and at most one
+   * check interval more). `check()` and the timer read the same buckets.
+   */
   readonly #past: Bucket[] = [];
   #current: Bucket = { failed: 0, ended: 0 };
   #errorRateHigh = false;
@@ -365,7 +386,7 @@ class StreamHealthMonitor implements StreamHealth {
     // The interval that just ended joins the window; the oldest leaves it.
     const past = this.#past;
     past.push(this.#current);
-    if (past.length >= this.#settings.buckets) past.shift();
+    if (past.length > this.#settings.buckets) past.shift();
     this.#current = { failed: 0, ended: 0 };
     this.#evaluate(true);
   };
@@ -381,7 +402,8 @@ class StreamHealthMonitor implements StreamHealth {
     let slows = 0;
     for (const tracked of this.#tracked.values()) {
       const items = tracked.live?.items ?? tracked.reported;
-      if (items !== tracked.items) {
+      // A consumer holding an item (not awaiting the next) is the slow side: no idle time.
+      if (items !== tracked.items || tracked.live?.awaitingItem === false) {
         tracked.items = items;
         tracked.changedAt = now;
         if (tracked.stalled) {
@@ -396,8 +418,10 @@ class StreamHealthMonitor implements StreamHealth {
       if (tick) this.#measure(tracked, now);
       if (tracked.stalled) stalls++;
       else if (tracked.slow) slows++;
+      // A tick builds no report: only problem streams are described (and their ids read).
+      if (tick && !tracked.stalled && !tracked.slow) continue;
       const info = infoOf(tracked, now);
-      streams.push(info);
+      if (!tick) streams.push(info);
       if (tracked.stalled) {
         reasons.push(
           `${label(info)} stalled: no item for ${seconds(info.idleMs)} (${info.items} so far).`,
@@ -457,7 +481,12 @@ class StreamHealthMonitor implements StreamHealth {
     if (rateAt !== undefined && now > rateAt) {
       tracked.itemsPerSecond = ((items - tracked.rateItems) * 1000) / (now - rateAt);
       const min = this.#settings.minItemsPerSecond;
-      const slow = !tracked.stalled && min > 0 && tracked.itemsPerSecond < min;
+      // Judged only while the consumer waits: a consumer busy with an item slows the stream itself.
+      const slow =
+        !tracked.stalled &&
+        min > 0 &&
+        tracked.itemsPerSecond < min &&
+        tracked.live?.awaitingItem !== false;
       if (slow !== tracked.slow) {
         tracked.slow = slow;
         if (slow) this.#emitStream('slow', tracked, now, { minItemsPerSecond: min });
@@ -515,10 +544,14 @@ function newTracked(live: ActiveStream | undefined, context: HandlerContext, now
   };
 }
 
+/** The correlation id is read (made, if need be) only when someone reads it. */
 function infoOf(tracked: Tracked, now: number): StreamHealthInfo {
+  const { context } = tracked;
   return {
     messageName: tracked.messageName,
-    correlationId: tracked.context.correlationId,
+    get correlationId() {
+      return context.correlationId;
+    },
     status: tracked.stalled ? 'stalled' : tracked.slow ? 'slow' : 'ok',
     items: tracked.items,
     elapsedMs: now - tracked.startedAt,

@@ -1,13 +1,14 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { Registry } from 'prom-client';
-import { createMediator, handler, type HandlerContext } from '../../../src/index.js';
+import { createMediator, handler, StreamRequest, type HandlerContext } from '../../../src/index.js';
 import { instrument } from '../../../src/observability/instrument.js';
 import {
   prometheusMetrics,
   type PrometheusMetrics,
 } from '../../../src/observability/prometheus/index.js';
 import { StreamMonitor } from '../../../src/streaming/StreamMonitor.js';
-import { ExportOrders, GetOrder, order, OrderPlaced } from '../../helpers/orders.js';
+import { deferred, flushMicrotasks, type Deferred } from '../../helpers/deferred.js';
+import { ExportOrders, GetOrder, order, OrderPlaced, type Order } from '../../helpers/orders.js';
 
 async function value(registry: Registry, name: string, labels: Record<string, string>) {
   const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
@@ -80,5 +81,61 @@ describe('prometheusMetrics with instrument()', () => {
     ).toBe(1);
     const text = await registry.metrics();
     expect(text).toContain('# TYPE fs_mediator_stream_buffer_utilisation_ratio gauge');
+  });
+});
+
+describe('prometheusMetrics with instrument(): regressions', () => {
+  it('keeps requests_in_flight exact when it subscribes while an earlier call is running', async () => {
+    const telemetry = instrument();
+    const gates = new Map<string, Deferred<Order>>([
+      ['x', deferred<Order>()],
+      ['y', deferred<Order>()],
+    ]);
+    const mediator = createMediator({
+      handlers: [handler(GetOrder, (q: GetOrder) => gates.get(q.id)!.promise)],
+      behaviors: [telemetry],
+    });
+    const early = telemetry.events.subscribe(() => undefined); // e.g. winstonLogging, made first
+    const x = mediator.send(new GetOrder('x')); // its start is seen by `early` only
+    await flushMicrotasks();
+    metrics = prometheusMetrics({ instrumentation: telemetry });
+    const y = mediator.send(new GetOrder('y'));
+    await flushMicrotasks();
+    const registry = metrics.registry as Registry;
+    const name = 'fs_mediator_requests_in_flight';
+    expect(await value(registry, name, { message: 'GetOrder' })).toBe(1);
+    gates.get('x')!.resolve(order('x'));
+    await x;
+    expect(await value(registry, name, { message: 'GetOrder' })).toBe(1); // y still runs
+    gates.get('y')!.resolve(order('y'));
+    await y;
+    expect(await value(registry, name, { message: 'GetOrder' })).toBe(0);
+    early.unsubscribe();
+  });
+
+  it('keeps streams_active exact when it subscribes while an earlier stream is running', async () => {
+    class Feed extends StreamRequest<number> {}
+    const telemetry = instrument({ progress: { everyMs: Infinity } });
+    const mediator = createMediator({
+      handlers: [
+        handler(Feed, async function* () {
+          yield 1;
+          yield 2;
+        }),
+      ],
+      behaviors: [telemetry],
+    });
+    const early = telemetry.events.subscribe(() => undefined);
+    const a = mediator.createStream(new Feed())[Symbol.asyncIterator]();
+    await a.next(); // stream a started, seen by `early` only
+    metrics = prometheusMetrics({ instrumentation: telemetry });
+    const registry = metrics.registry as Registry;
+    const b = mediator.createStream(new Feed())[Symbol.asyncIterator]();
+    await b.next();
+    await a.return!();
+    expect(await value(registry, 'fs_mediator_streams_active', { message: 'Feed' })).toBe(1);
+    await b.return!();
+    expect(await value(registry, 'fs_mediator_streams_active', { message: 'Feed' })).toBe(0);
+    early.unsubscribe();
   });
 });

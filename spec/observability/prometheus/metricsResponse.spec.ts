@@ -1,5 +1,12 @@
-import { describe, expect, it } from '@jest/globals';
-import { Counter, Gauge, Histogram, Registry, type OpenMetricsContentType } from 'prom-client';
+import { describe, expect, it, jest } from '@jest/globals';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  type OpenMetricsContentType,
+  type RegistryContentType,
+} from 'prom-client';
 import { metricsResponse } from '../../../src/observability/prometheus/index.js';
 
 const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
@@ -126,5 +133,41 @@ describe('metricsResponse', () => {
     await expect(metricsResponse(registry, 'application/openmetrics-text')).rejects.toThrow(
       'collect failed',
     );
+  });
+});
+
+describe('metricsResponse: regressions', () => {
+  it('names a counter the same in text scrapes before and after an OpenMetrics scrape (OpenMetrics registry)', async () => {
+    const registry = new Registry<RegistryContentType>();
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    new Counter({ name: 'jobs_total', help: 'Jobs.', registers: [registry] }).inc();
+    const before = await metricsResponse(registry, 'text/plain');
+    const open = await metricsResponse(registry, 'application/openmetrics-text');
+    const after = await metricsResponse(registry, 'text/plain');
+    expect(before.body).toBe('# HELP jobs_total Jobs.\n# TYPE jobs_total counter\njobs_total 1\n');
+    expect(after.body).toBe(before.body);
+    expect(open.body).toBe('# HELP jobs Jobs.\n# TYPE jobs counter\njobs_total 1\n# EOF\n');
+    expect(await metricsResponse(registry, 'application/openmetrics-text')).toEqual(open);
+    expect((await registry.getMetricsAsJSON())[0]!.name).toBe('jobs_total'); // left as it was
+  });
+
+  it('never calls registry.metrics(), whatever the format and the registry type', async () => {
+    for (const type of [Registry.PROMETHEUS_CONTENT_TYPE, Registry.OPENMETRICS_CONTENT_TYPE]) {
+      const registry = registryWithMetrics() as Registry<RegistryContentType>;
+      registry.setContentType(type);
+      const metrics = jest.spyOn(registry, 'metrics');
+      await metricsResponse(registry, 'text/plain');
+      await metricsResponse(registry, 'application/openmetrics-text');
+      expect(metrics).not.toHaveBeenCalled();
+    }
+  });
+
+  it('separates families by a blank line in the text format only (as prom-client does)', async () => {
+    const text = await metricsResponse(registryWithMetrics(), 'text/plain');
+    expect(text.body).toContain(
+      'app_items_total{message="say \\"hi\\"\\\\\\n"} 3\n\n# HELP app_depth',
+    );
+    const open = await metricsResponse(registryWithMetrics(), 'application/openmetrics-text');
+    expect(open.body).not.toContain('\n\n');
   });
 });

@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { register as globalRegister, Registry } from 'prom-client';
 import { Subject } from 'rxjs';
 import { circuitBreaker } from '../../../src/behaviors/circuitBreaker.js';
+import { createMediator, handler, Query } from '../../../src/index.js';
 import type { HandlerContext } from '../../../src/core/HandlerContext.js';
 import type { MediatorEvent } from '../../../src/observability/MediatorEvent.js';
 import {
@@ -48,11 +49,21 @@ function make(options: Parameters<typeof prometheusMetrics>[0] = {}): Prometheus
 afterEach(() => {
   for (const a of adapters) a.close();
   adapters = [];
+  jest.useRealTimers();
 });
+
+/**
+ * Lets `ms` pass on the faked clock: an end event's start (`now - durationMs`) must not predate
+ * the adapter's subscription, or the gauges take it for a call they never saw start.
+ */
+const elapse = (ms: number): void => {
+  jest.advanceTimersByTime(ms);
+};
 
 describe('prometheusMetrics', () => {
   describe('requests', () => {
     it('counts settled requests by message and outcome, and keeps the in-flight gauge', async () => {
+      jest.useFakeTimers();
       const events = new Subject<MediatorEvent>();
       const { registry } = make({ instrumentation: { events } });
       events.next({ type: 'requestStart', ...base('GetOrder') });
@@ -63,6 +74,7 @@ describe('prometheusMetrics', () => {
         'fs_mediator_requests_in_flight{message="PlaceOrder"}': 1,
       });
 
+      elapse(100);
       events.next({ type: 'requestEnd', ...base('GetOrder'), outcome: 'success', durationMs: 3 });
       events.next({
         type: 'requestEnd',
@@ -155,6 +167,7 @@ describe('prometheusMetrics', () => {
 
   describe('streams', () => {
     it('counts starts, ends by outcome, items from progress and end reports, and active streams', async () => {
+      jest.useFakeTimers();
       const events = new Subject<MediatorEvent>();
       const { registry } = make({ instrumentation: { events } });
       const r = registry as Registry;
@@ -182,6 +195,7 @@ describe('prometheusMetrics', () => {
         'fs_mediator_streams_active{message="ExportOrders"}': 2,
       });
 
+      elapse(3_000);
       events.next({
         type: 'streamEnd',
         ...base('ExportOrders'),
@@ -367,8 +381,8 @@ describe('prometheusMetrics', () => {
         ],
       ).toBe(1);
       expect(await samples(r, 'fs_mediator_circuit_transitions_total')).toEqual({
-        'fs_mediator_circuit_transitions_total{policy="payments",key="ChargeCard",from="closed",to="isolated"}': 1,
-        'fs_mediator_circuit_transitions_total{policy="payments",key="ChargeCard",from="isolated",to="closed"}': 1,
+        'fs_mediator_circuit_transitions_total{policy="payments",from="closed",to="isolated"}': 1,
+        'fs_mediator_circuit_transitions_total{policy="payments",from="isolated",to="closed"}': 1,
       });
     });
   });
@@ -573,6 +587,84 @@ describe('prometheusMetrics', () => {
       // The same names can be registered again.
       make({ registry, instrumentation: { events: mine } });
       other.close();
+    });
+  });
+});
+
+describe('prometheusMetrics: regressions', () => {
+  class Call extends Query<string> {
+    constructor(readonly tenant: string) {
+      super();
+    }
+  }
+
+  /** A breaker keyed by tenant, holding at most 2 circuits, in front of a handler that fails. */
+  function tenants() {
+    const breaker = circuitBreaker<Call>({
+      scope: (request) => request.tenant,
+      maxKeys: 2,
+      minimumThroughput: 1,
+    });
+    const mediator = createMediator({
+      handlers: [
+        handler(Call, () => {
+          throw new Error('down');
+        }),
+      ],
+      behaviors: [breaker],
+    });
+    const call = (tenant: string) => mediator.send(new Call(tenant)).catch(() => undefined);
+    return { breaker, call };
+  }
+
+  it('gives circuit_transitions_total no key label: bounded whatever the keys', async () => {
+    const { breaker, call } = tenants();
+    const r = make({ policies: [breaker] }).registry as Registry;
+    for (let i = 0; i < 20; i++) await call(`tenant-${i}`);
+    expect(breaker.snapshot().length).toBeLessThanOrEqual(2);
+    expect(await samples(r, 'fs_mediator_circuit_transitions_total')).toEqual({
+      'fs_mediator_circuit_transitions_total{policy="circuitBreaker",from="closed",to="open"}': 20,
+    });
+  });
+
+  it('keeps circuit_state series for live circuits only (within maxKeys): evicted ones disappear', async () => {
+    const { breaker, call } = tenants();
+    const r = make({ policies: [breaker] }).registry as Registry;
+    const keys = async () => {
+      const series = Object.keys(await samples(r, 'fs_mediator_circuit_state'));
+      return [...new Set(series.map((k) => /key="([^"]*)"/.exec(k)![1]))].sort();
+    };
+    await call('a');
+    await call('b');
+    expect(await keys()).toEqual(['a', 'b']);
+    for (let i = 0; i < 20; i++) await call(`tenant-${i}`);
+    const live = breaker.snapshot().map((c) => c.key);
+    expect(live.length).toBeLessThanOrEqual(2);
+    expect(await keys()).toEqual([...live].sort());
+  });
+
+  it('omits stream_health_status when the health check throws, and serves the rest', async () => {
+    let broken = true;
+    const events = new Subject<MediatorEvent>();
+    const { registry } = make({
+      instrumentation: { events },
+      health: {
+        check: () => {
+          if (broken) throw new Error('check failed');
+          return { status: 'degraded' as const };
+        },
+      },
+    });
+    const r = registry as Registry;
+    events.next({ type: 'requestStart', ...base('GetOrder') });
+    const text = await r.metrics(); // the scrape succeeds
+    expect(text).toContain('fs_mediator_requests_in_flight{message="GetOrder"} 1');
+    expect(await samples(r, 'fs_mediator_stream_health_status')).toEqual({});
+    broken = false;
+    expect(await samples(r, 'fs_mediator_stream_health_status')).toEqual({
+      'fs_mediator_stream_health_status{status="healthy"}': 0,
+      'fs_mediator_stream_health_status{status="degraded"}': 1,
+      'fs_mediator_stream_health_status{status="unhealthy"}': 0,
     });
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { REDACTED, redactSecrets } from '../../../src/observability/winston/index.js';
 import { PlaceOrder } from '../../helpers/orders.js';
 
@@ -70,5 +70,92 @@ describe('redactSecrets', () => {
     expect(redactSecrets(deep)).toEqual({
       l1: { l2: { l3: { l4: { l5: { l6: '[Truncated]' } } } } },
     });
+  });
+});
+
+describe('redactSecrets: regressions', () => {
+  it('redacts secrets inside objects that have a toJSON() (ORM models, custom classes)', () => {
+    class User {
+      constructor(
+        readonly name: string,
+        readonly password: string,
+      ) {}
+      toJSON() {
+        return { name: this.name, password: this.password };
+      }
+    }
+    const user = new User('ann', 'hunter2');
+    expect(redactSecrets({ user })).toEqual({ user: { name: 'ann', password: REDACTED } });
+    expect(JSON.stringify(redactSecrets([user]))).not.toContain('hunter2');
+    expect(user.password).toBe('hunter2');
+  });
+
+  it('survives a toJSON() that throws, returns itself, a primitive or a cycle', () => {
+    const throws = { secret: 's', toJSON: () => { throw new Error('no'); } }; // prettier-ignore
+    const self = {
+      token: 't',
+      id: 1,
+      toJSON() {
+        return this;
+      },
+    };
+    const primitive = { toJSON: () => 'as text' };
+    const outer: Record<string, unknown> = { id: 2 };
+    const cyclic = { toJSON: () => ({ back: outer }) };
+    outer.inner = cyclic;
+    expect(redactSecrets({ throws, self, primitive, outer })).toEqual({
+      throws: '[toJSON failed]',
+      self: { token: REDACTED, id: 1, toJSON: self.toJSON },
+      primitive: 'as text',
+      outer: { id: 2, inner: { back: '[Circular]' } },
+    });
+  });
+
+  it('calls toJSON() once, as JSON.stringify does (not on what it returns)', () => {
+    const inner = { toJSON: jest.fn(() => ({ password: 'p' })), apiKey: 'k' };
+    const outer = { toJSON: () => inner };
+    expect(redactSecrets(outer)).toEqual({ toJSON: inner.toJSON, apiKey: REDACTED });
+    expect(inner.toJSON).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    'auth',
+    'Auth',
+    'authToken',
+    'auth_header',
+    'AUTH_KEY',
+    'basicAuth',
+    'x-auth',
+    'jwt',
+    'idJwt',
+    'accessKey',
+    'access_key',
+    'AWS_ACCESS_KEY_ID',
+    'sessionId',
+    'session_id',
+    'SESSION_ID',
+    'session',
+    'userSession',
+    'sessionKey',
+    'sid',
+    'connect.sid',
+  ])('masks a field named %p', (key) => {
+    expect(redactSecrets({ [key]: 'x', id: 1 })).toEqual({ [key]: REDACTED, id: 1 });
+  });
+
+  it.each([
+    'author',
+    'authorName',
+    'Authority',
+    'authenticated',
+    'oauthProvider',
+    'sessionCount',
+    'sessionStartedAt',
+    'sidebar',
+    'side',
+    'accessLevel',
+    'keyboard',
+  ])('keeps a field named %p', (key) => {
+    expect(redactSecrets({ [key]: 'x' })).toEqual({ [key]: 'x' });
   });
 });

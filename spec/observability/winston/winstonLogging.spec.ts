@@ -843,3 +843,56 @@ describe('winstonLogging', () => {
     });
   });
 });
+
+describe('winstonLogging(): regressions of the level gate', () => {
+  it('writes debug records after a warn-level transport is replaced by a debug-level one', () => {
+    const warnOnly = new MemoryTransport({ level: 'warn' });
+    const logger = winston.createLogger({ level: 'debug', transports: [warnOnly] });
+    const events = new Subject<MediatorEvent>();
+    const logging = winstonLogging({ instrumentation: { events }, logger });
+    events.next(requestEnd('success')); // success is 'debug': dropped by the only transport — right
+    const verbose = new MemoryTransport({ level: 'debug' });
+    logger.remove(warnOnly);
+    logger.add(verbose); // same level, same silent flag, same transport count
+    events.next(requestEnd('success'));
+    expect(verbose.records).toHaveLength(1);
+    logging.close();
+  });
+
+  it("follows a change of one transport's own level, with one or several transports", () => {
+    for (const count of [1, 3]) {
+      const transports = Array.from(
+        { length: count },
+        () => new MemoryTransport({ level: 'warn' }),
+      );
+      const logger = winston.createLogger({ level: 'debug', transports });
+      const events = new Subject<MediatorEvent>();
+      const logging = winstonLogging({ instrumentation: { events }, logger });
+      events.next(requestEnd('success'));
+      const last = transports[count - 1]!;
+      expect(last.records).toHaveLength(0);
+      last.level = 'debug';
+      events.next(requestEnd('success'));
+      expect(last.records).toHaveLength(1);
+      last.level = 'warn';
+      events.next(requestEnd('success'));
+      expect(last.records).toHaveLength(1);
+      logging.close();
+    }
+  });
+
+  it('still asks winston once per level while nothing changes', () => {
+    const logger = winston.createLogger({
+      level: 'debug',
+      transports: [new MemoryTransport({ level: 'warn' }), new MemoryTransport({ level: 'warn' })],
+    });
+    const isLevelEnabled = jest.spyOn(logger, 'isLevelEnabled');
+    const events = new Subject<MediatorEvent>();
+    const logging = winstonLogging({ instrumentation: { events }, logger });
+    events.next(requestEnd('success'));
+    const asked = isLevelEnabled.mock.calls.length;
+    for (let i = 0; i < 10; i++) events.next(requestEnd('success'));
+    expect(isLevelEnabled).toHaveBeenCalledTimes(asked);
+    logging.close();
+  });
+});

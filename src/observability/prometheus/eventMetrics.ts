@@ -51,6 +51,10 @@ interface HandlerCounts {
  * The request, stream and notification metrics, fed by an instrumentation's events. Each event
  * costs a `Map` lookup by message name and a few additions; nothing is done per stream item
  * (item counts arrive in `streamProgress`/`streamEnd`).
+ *
+ * The in-flight and active gauges count only calls that started after the subscription: an end
+ * whose start (`now - durationMs`) predates it ends a call the gauge never counted, so it does
+ * not decrement (one clock read per end event).
  * @internal
  */
 export function eventMetrics(
@@ -178,6 +182,11 @@ export function eventMetrics(
     },
   );
 
+  const subscribedAt = performance.now();
+  /** Whether a call or stream that lasted `durationMs` and ends now started after subscribing. */
+  const startedSeen = (durationMs: number): boolean =>
+    performance.now() - durationMs >= subscribedAt;
+
   const onEvent = (event: MediatorEvent): void => {
     switch (event.type) {
       case 'requestStart':
@@ -185,8 +194,7 @@ export function eventMetrics(
         break;
       case 'requestEnd': {
         const series = request(event.messageName);
-        // Never below zero: calls already running when the adapter subscribed end unseen-started.
-        if (series.inFlight > 0) series.inFlight--;
+        if (startedSeen(event.durationMs) && series.inFlight > 0) series.inFlight--;
         series.byOutcome[event.outcome]?.observe(event.durationMs / 1000);
         break;
       }
@@ -205,7 +213,7 @@ export function eventMetrics(
       case 'streamEnd': {
         const series = stream(event.messageName);
         series.items += event.itemsSinceLast;
-        if (series.active > 0) series.active--;
+        if (startedSeen(event.durationMs) && series.active > 0) series.active--;
         series.byOutcome[event.outcome]?.observe(event.durationMs / 1000);
         break;
       }

@@ -19,9 +19,11 @@ export interface MetricsResponse {
 /**
  * Renders a registry for one scrape, in the format its `Accept` header asks for: OpenMetrics
  * 1.0.0 when it prefers `application/openmetrics-text`, else the Prometheus text format 0.0.4
- * (also when there is no header). Works with any framework; {@link metricsHandler} wraps it for
- * node's `http` and Express. The registry's own content type is left alone. Rejects when a
- * metric's collection fails.
+ * (also when there is no header), whatever the registry's own content type. Works with any
+ * framework; {@link metricsHandler} wraps it for node's `http` and Express. Renders from
+ * `registry.getMetricsAsJSON()` and never calls `registry.metrics()`, which on an OpenMetrics
+ * registry renames its counters in place: the registry is left as it was. Exemplars are not
+ * rendered. Rejects when a metric's collection fails.
  *
  * @param registry - The registry to render (e.g. `prometheusMetrics(...).registry`).
  * @param accept - The request's `Accept` header.
@@ -39,10 +41,8 @@ export async function metricsResponse(
   accept?: string | readonly string[],
 ): Promise<MetricsResponse> {
   const openMetrics = prefersOpenMetrics(accept);
-  const native = registry.contentType === Registry.OPENMETRICS_CONTENT_TYPE;
-  if (openMetrics === native) {
-    return { contentType: registry.contentType, body: await registry.metrics() };
-  }
+  // Never registry.metrics(): on an OpenMetrics registry it strips `_total` from the counters'
+  // names in place, for every later scrape and getMetricsAsJSON() reader.
   const families = (await registry.getMetricsAsJSON()) as unknown as MetricFamilyJson[];
   return openMetrics
     ? {

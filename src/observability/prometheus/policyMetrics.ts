@@ -44,7 +44,9 @@ const text = (value: unknown): string => (typeof value === 'string' ? value : ''
 /**
  * The resilience metrics: one subscription per policy, an increment per event (policy events
  * are rare: they report failures, retries and refusals, not successes), and circuit states read
- * from the breakers when scraped.
+ * from the breakers when scraped. Only `circuit_state` has a circuit `key` label, and only for
+ * the circuits a breaker holds at the scrape (bounded by its `maxKeys`); the counters never carry
+ * a key, whose values a user's `scope` function may not bound.
  * @internal
  */
 export function policyMetrics(
@@ -53,7 +55,8 @@ export function policyMetrics(
 ): Subscription[] {
   const retries = new LabeledCounts(['message', 'policy']);
   const giveUps = new LabeledCounts(['message', 'policy', 'reason']);
-  const transitions = new LabeledCounts(['policy', 'key', 'from', 'to']);
+  // No circuit key: user keys are unbounded over time, and a counter's series live forever.
+  const transitions = new LabeledCounts(['policy', 'from', 'to']);
   const circuitRejections = new LabeledCounts(['message', 'policy']);
   const bulkheadRejections = new LabeledCounts(['message', 'policy', 'reason']);
   const rateLimitRejections = new LabeledCounts(['message', 'policy', 'reason']);
@@ -88,7 +91,7 @@ export function policyMetrics(
   );
   counter(
     'circuit_transitions_total',
-    'Circuit breaker state changes, by circuit key and from/to state.',
+    'Circuit breaker state changes, by from/to state (all circuits of a breaker together; see circuit_state for each circuit).',
     transitions,
   );
   counter(
@@ -131,7 +134,7 @@ export function policyMetrics(
   const breakers = policies.filter((p) => typeof p.snapshot === 'function');
   registrar.gauge(
     'circuit_state',
-    'Circuit breaker state: 1 for the state each circuit is in, 0 for the others (closed, open, halfOpen, isolated).',
+    'Circuit breaker state, per live circuit (evicted circuits disappear): 1 for its state, 0 for the others (closed, open, halfOpen, isolated).',
     ['policy', 'key', 'state'],
     (emit) => {
       for (const breaker of breakers) {
@@ -156,7 +159,7 @@ export function policyMetrics(
         giveUps.add([message, e.policy, text(e.reason)]);
         break;
       case 'stateChange':
-        transitions.add([e.policy, text(e.key), text(e.from), text(e.to)]);
+        transitions.add([e.policy, text(e.from), text(e.to)]);
         break;
       case 'reject': {
         const reason = text(e.reason);

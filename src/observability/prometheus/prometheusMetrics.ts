@@ -78,8 +78,9 @@ const DEFAULT_BUCKETS: EventBuckets = {
  *   adapter's own counts; prom-client is only touched when scraped (each metric's `collect()`).
  *   Nothing happens per stream item: item counts come with progress and end events.
  * - **Bounded labels**: message names, handler names, policy names, circuit keys, stages,
- *   strategies, outcomes and reasons; never payloads or correlation ids. A breaker `scope`
- *   function decides how many circuit keys there are (capped by its `maxKeys`).
+ *   strategies, outcomes and reasons; never payloads or correlation ids. Circuit keys label only
+ *   `circuit_state`, and only for the circuits a breaker holds when scraped (capped by its
+ *   `maxKeys`): series of evicted circuits disappear. `circuit_transitions_total` has no key.
  * - **Names** follow Prometheus conventions: base units (`_seconds`), `_total` for counters,
  *   `_ratio` for 0–1 values. See the README's metrics reference for the whole list.
  *

@@ -27,6 +27,9 @@ export function renderExposition(
   const openMetrics = format === 'openmetrics';
   const lines: string[] = [];
   for (const family of families) {
+    // The text format separates families with a blank line, as prom-client does; OpenMetrics
+    // allows no blank line.
+    if (!openMetrics && lines.length > 0) lines.push('');
     const type = String(family.type);
     const counter = type === 'counter';
     const name = openMetrics && counter ? family.name.replace(/_total$/, '') : family.name;
