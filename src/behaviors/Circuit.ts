@@ -3,7 +3,7 @@ import { CircuitOpenError, type CircuitRejection } from '../errors/CircuitOpenEr
 import type { EventChannel } from './EventChannel.js';
 import type { CircuitBreakReason, CircuitBreakerEvent, CircuitState } from './circuitBreaker.js';
 
-/** Buckets in a sampling window: old calls are forgotten a tenth of the window at a time. */
+/** Buckets in a sampling window: old calls are forgotten a tenth of the window at a time. @internal */
 export const WINDOW_BUCKETS = 10;
 
 /** What every circuit of one policy shares: its settings and where it reports. @internal */
@@ -19,7 +19,7 @@ export interface CircuitSettings {
   readonly trialTimeoutMs: number;
 }
 
-/** A half-open trial in flight. */
+/** A half-open trial in flight. @internal */
 export class Trial {
   constructor(
     readonly context: HandlerContext,

@@ -34,7 +34,14 @@ function isSecret(key: string): boolean {
   return false;
 }
 
-/** What a masked value is replaced with. */
+/**
+ * What a masked value is replaced with.
+ *
+ * @example
+ * ```ts
+ * redactSecrets({ user: 'ann', password: 'hunter2' }); // { user: 'ann', password: REDACTED }
+ * ```
+ */
 export const REDACTED = '[REDACTED]';
 
 /** Deeper objects are cut short, so a huge or deeply nested message cannot flood a log. */
