@@ -14,18 +14,7 @@ import {
   type RequestHandler,
 } from '../../src/index.js';
 import type { BenchCase } from '../harness.js';
-
-interface OrderTotal {
-  readonly orderId: number;
-  readonly total: number;
-}
-
-class GetOrderTotal extends Query<OrderTotal> {
-  static readonly messageName = 'bench.orders.total';
-  constructor(readonly orderId: number) {
-    super();
-  }
-}
+import { GetOrderTotal, type OrderTotal } from './fixtures.js';
 
 class GetOrderTotal$ extends Query<OrderTotal> {
   static readonly messageName = 'bench.orders.total$';

@@ -25,69 +25,30 @@ import {
   createMediator,
   handler,
   instrument,
-  Query,
   StreamMonitor,
-  StreamRequest,
-  type BehaviorRegistration,
-  type BehaviorSet,
   type StreamPipelineOptions,
 } from '../../src/index.js';
 import { prometheusMetrics } from '../../src/observability/prometheus/index.js';
 import { winstonLogging } from '../../src/observability/winston/index.js';
-import type { BenchCase, SetupContext, Side } from '../harness.js';
+import type { BenchCase, Side } from '../harness.js';
+import {
+  CountTo,
+  countToHandlers,
+  CountToSync,
+  GetOrderTotal,
+  getOrderTotal,
+  longStreamSize,
+  steadyState,
+  streamSide,
+  sumBatches,
+  sumItems,
+  type Behaviors,
+} from './fixtures.js';
 
 // ---------------------------------------------------------------------------------------------
 // Messages and handlers
 
-interface OrderTotal {
-  readonly orderId: number;
-  readonly total: number;
-}
-
-class GetOrderTotal extends Query<OrderTotal> {
-  static readonly messageName = 'bench.observability.total';
-  constructor(readonly orderId: number) {
-    super();
-  }
-}
-
-/** An async handler answering with a small object (as in the dispatch cases). */
-const getOrderTotal = async (query: GetOrderTotal): Promise<OrderTotal> => ({
-  orderId: query.orderId,
-  total: 1,
-});
-
-/** The numbers 1..n, one `await` per item, as a handler's `async *` yields them. */
-async function* countTo(n: number): AsyncGenerator<number> {
-  for (let i = 1; i <= n; i++) yield i;
-}
-
-/** The same numbers from a synchronous generator (a `function*` handler). */
-function* countToSync(n: number): Generator<number> {
-  for (let i = 1; i <= n; i++) yield i;
-}
-
-class CountTo extends StreamRequest<number> {
-  static readonly messageName = 'bench.observability.countTo';
-  constructor(readonly n: number) {
-    super();
-  }
-}
-
-class CountToSync extends StreamRequest<number> {
-  static readonly messageName = 'bench.observability.countToSync';
-  constructor(readonly n: number) {
-    super();
-  }
-}
-
-const handlers = [
-  handler(GetOrderTotal, getOrderTotal),
-  handler(CountTo, (req: CountTo) => countTo(req.n)),
-  handler(CountToSync, (req: CountToSync) => countToSync(req.n)),
-];
-
-type Behaviors = readonly (BehaviorRegistration | BehaviorSet)[];
+const handlers = [handler(GetOrderTotal, getOrderTotal), ...countToHandlers];
 
 interface Setup {
   readonly behaviors: Behaviors;
@@ -154,38 +115,6 @@ function sendSide(label: string, setup: Setup): Side {
   };
 }
 
-async function sumItems(items: AsyncIterable<number>): Promise<number> {
-  let sum = 0;
-  for await (const item of items) sum += item;
-  return sum;
-}
-
-/** Touches every item of every batch, as a per-item consumer does. */
-async function sumBatches(batches: AsyncIterable<readonly number[]>): Promise<number> {
-  let sum = 0;
-  for await (const items of batches) for (const item of items) sum += item;
-  return sum;
-}
-
-const triangle = (n: number): number => (n * (n + 1)) / 2;
-
-/** A side moving one stream of `n` items per iteration, checked by the sum of its items. */
-function streamSide(label: string, n: number, oneStream: () => Promise<number>): Side {
-  return {
-    label,
-    itemsPerOp: n,
-    checksumPerOp: triangle(n),
-    async run(iterations) {
-      let sum = 0;
-      for (let i = 0; i < iterations; i++) sum += await oneStream();
-      return sum;
-    },
-  };
-}
-
-/** Items per stream: 1,000,000 as the issue says; 100,000 in quick mode (as the linearity cases). */
-const streamSize = ({ quick }: SetupContext): number => (quick ? 100_000 : 1_000_000);
-
 /** A for-await drain of createStream(async* of n items). */
 function perItemSide(label: string, setup: Setup, n: number): Side {
   const mediator = mediatorOf(setup);
@@ -238,7 +167,7 @@ const streamCases: BenchCase[] = [
     title: `for await over createStream(async* handler) with prometheusMetrics + winstonLogging (level 'warn') on one shared instrument() and a StreamMonitor vs the bare createStream() (1,000,000 items; quick: 100,000)`,
     goal: { max: 1.25 },
     setup(context) {
-      const n = streamSize(context);
+      const n = longStreamSize(context);
       return {
         baseline: perItemSide('for await (x of createStream(req))', bare(), n),
         candidate: perItemSide(
@@ -253,7 +182,7 @@ const streamCases: BenchCase[] = [
     name: 'observability-stream-instrument-only',
     title: `the same through instrument() alone, events read by a no-op subscriber (1,000,000 items; quick: 100,000)`,
     setup(context) {
-      const n = streamSize(context);
+      const n = longStreamSize(context);
       return {
         baseline: perItemSide('for await (x of createStream(req))', bare(), n),
         candidate: perItemSide(
@@ -268,7 +197,7 @@ const streamCases: BenchCase[] = [
     name: 'observability-stream-batched-sync',
     title: `createStream(function* handler).pipe(batch(100)) with metrics + logging (warn) vs without (no async* resumption per item to hide the layer's cost) (1,000,000 items; quick: 100,000)`,
     setup(context) {
-      const n = streamSize(context);
+      const n = longStreamSize(context);
       return {
         baseline: batchedSide(
           'for await (b of createStream(function* req).pipe(batch(100)))',
@@ -284,9 +213,6 @@ const streamCases: BenchCase[] = [
     },
   },
 ];
-
-/** Steady-state stream throughput: no forced GC before each timed run (see BenchCase.gcBeforeRuns). */
-const steadyState = (bench: BenchCase): BenchCase => ({ ...bench, gcBeforeRuns: false });
 
 export const observabilityCases: readonly BenchCase[] = [
   ...sendCases,

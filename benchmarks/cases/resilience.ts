@@ -22,39 +22,26 @@ import {
   handler,
   bulkhead,
   memoryGuard,
-  Query,
   rateLimit,
   retry,
-  StreamRequest,
   timeout,
   tryMap,
-  type BehaviorRegistration,
-  type BehaviorSet,
 } from '../../src/index.js';
 import type { BenchCase, Side } from '../harness.js';
+import {
+  CountTo,
+  countToHandlers,
+  CountToSync,
+  GetOrderTotal,
+  getOrderTotal,
+  steadyState,
+  streamSide,
+  sumItems,
+  type Behaviors,
+} from './fixtures.js';
 
 // ---------------------------------------------------------------------------------------------
 // Requests
-
-interface OrderTotal {
-  readonly orderId: number;
-  readonly total: number;
-}
-
-class GetOrderTotal extends Query<OrderTotal> {
-  static readonly messageName = 'bench.resilience.total';
-  constructor(readonly orderId: number) {
-    super();
-  }
-}
-
-/** An async handler answering with a small object (as in the dispatch cases). */
-const getOrderTotal = async (query: GetOrderTotal): Promise<OrderTotal> => ({
-  orderId: query.orderId,
-  total: 1,
-});
-
-type Behaviors = readonly (BehaviorRegistration | BehaviorSet)[];
 
 /** A side awaiting `send()` n times on a mediator with `behaviors`. */
 function sendSide(label: string, behaviors: Behaviors): Side {
@@ -165,57 +152,6 @@ const sendCases: BenchCase[] = [
 // ---------------------------------------------------------------------------------------------
 // Streams
 
-/** The numbers 1..n, one `await` per item, as a handler's `async *` yields them. */
-async function* countTo(n: number): AsyncGenerator<number> {
-  for (let i = 1; i <= n; i++) yield i;
-}
-
-/** The same numbers from a synchronous generator (a `function*` handler). */
-function* countToSync(n: number): Generator<number> {
-  for (let i = 1; i <= n; i++) yield i;
-}
-
-class CountTo extends StreamRequest<number> {
-  static readonly messageName = 'bench.resilience.countTo';
-  constructor(readonly n: number) {
-    super();
-  }
-}
-
-class CountToSync extends StreamRequest<number> {
-  static readonly messageName = 'bench.resilience.countToSync';
-  constructor(readonly n: number) {
-    super();
-  }
-}
-
-const streamHandlers = [
-  handler(CountTo, (req: CountTo) => countTo(req.n)),
-  handler(CountToSync, (req: CountToSync) => countToSync(req.n)),
-];
-
-async function sumItems(items: AsyncIterable<number>): Promise<number> {
-  let sum = 0;
-  for await (const item of items) sum += item;
-  return sum;
-}
-
-const triangle = (n: number): number => (n * (n + 1)) / 2;
-
-/** A side moving one stream of `n` items per iteration, checked by the sum of its items. */
-function streamSide(label: string, n: number, oneStream: () => Promise<number>): Side {
-  return {
-    label,
-    itemsPerOp: n,
-    checksumPerOp: triangle(n),
-    async run(iterations) {
-      let sum = 0;
-      for (let i = 0; i < iterations; i++) sum += await oneStream();
-      return sum;
-    },
-  };
-}
-
 /** Items per stream. */
 const N = 10_000;
 
@@ -230,7 +166,7 @@ const streamCases: BenchCase[] = [
     title: `for await over createStream(async* handler).pipe(tryMap(identity, { retry: { maxAttempts: 3 } })), no failure, vs the bare createStream() (${N} items)`,
     goal: { max: 1.3 },
     setup() {
-      const mediator = createMediator({ handlers: streamHandlers });
+      const mediator = createMediator({ handlers: countToHandlers });
       const stage = tryMap(identity, ITEM_RETRY);
       return {
         baseline: streamSide('for await (x of createStream(req))', N, () =>
@@ -246,7 +182,7 @@ const streamCases: BenchCase[] = [
     name: 'resilience-stream-trymap-retry-sync',
     title: `the same over a function* handler (no async* resumption per item to hide the stage's cost) (${N} items)`,
     setup() {
-      const mediator = createMediator({ handlers: streamHandlers });
+      const mediator = createMediator({ handlers: countToHandlers });
       const stage = tryMap(identity, ITEM_RETRY);
       return {
         baseline: streamSide('for await (x of createStream(function* req))', N, () =>
@@ -264,8 +200,8 @@ const streamCases: BenchCase[] = [
     name: 'resilience-stream-retry-behavior',
     title: `for await over createStream(async* handler) through the retry() stream behavior, no failure, vs without it (${N} items)`,
     setup() {
-      const bare = createMediator({ handlers: streamHandlers });
-      const retried = createMediator({ handlers: streamHandlers, behaviors: [retry()] });
+      const bare = createMediator({ handlers: countToHandlers });
+      const retried = createMediator({ handlers: countToHandlers, behaviors: [retry()] });
       return {
         baseline: streamSide('for await (x of createStream(req))', N, () =>
           sumItems(bare.createStream(new CountTo(N))),
@@ -280,8 +216,8 @@ const streamCases: BenchCase[] = [
     name: 'resilience-stream-retry-behavior-sync',
     title: `the same over a function* handler (${N} items)`,
     setup() {
-      const bare = createMediator({ handlers: streamHandlers });
-      const retried = createMediator({ handlers: streamHandlers, behaviors: [retry()] });
+      const bare = createMediator({ handlers: countToHandlers });
+      const retried = createMediator({ handlers: countToHandlers, behaviors: [retry()] });
       return {
         baseline: streamSide('for await (x of createStream(function* req))', N, () =>
           sumItems(bare.createStream(new CountToSync(N))),
@@ -293,9 +229,6 @@ const streamCases: BenchCase[] = [
     },
   },
 ];
-
-/** Steady-state stream throughput: no forced GC before each timed run (see BenchCase.gcBeforeRuns). */
-const steadyState = (bench: BenchCase): BenchCase => ({ ...bench, gcBeforeRuns: false });
 
 export const resilienceCases: readonly BenchCase[] = [
   ...sendCases,

@@ -23,20 +23,21 @@ import { eachValueFrom } from 'rxjs-for-await';
 import { createMediator, handler, StreamRequest } from '../../src/index.js';
 import { batch } from '../../src/operators/batch.js';
 import { parallel } from '../../src/operators/parallel.js';
-import type { BenchCase, Report, ReportCase, ReportRow, SetupContext, Side } from '../harness.js';
+import type { BenchCase, Report, ReportCase, ReportRow } from '../harness.js';
+import {
+  CountTo,
+  countTo,
+  countToHandlers,
+  CountToSync,
+  longStreamSize,
+  steadyState,
+  streamSide,
+  sumBatches,
+  sumItems,
+} from './fixtures.js';
 
 // ---------------------------------------------------------------------------------------------
 // Sources, requests, consumers
-
-/** The shared source: the numbers 1..n, one `await` per item, as a handler's `async *` yields them. */
-async function* countTo(n: number): AsyncGenerator<number> {
-  for (let i = 1; i <= n; i++) yield i;
-}
-
-/** The same numbers from a synchronous generator (a `function*` handler). */
-function* countToSync(n: number): Generator<number> {
-  for (let i = 1; i <= n; i++) yield i;
-}
 
 /**
  * A push source that cannot be paused, delivering the numbers 1..n in bursts of `chunk` items,
@@ -58,22 +59,6 @@ function chunkedRange(n: number, chunk: number): Observable<number> {
       if (handle !== undefined) clearImmediate(handle);
     };
   });
-}
-
-/** Handler: `async *` generator of 1..n. */
-class CountTo extends StreamRequest<number> {
-  static readonly messageName = 'bench.streams.countTo';
-  constructor(readonly n: number) {
-    super();
-  }
-}
-
-/** Handler: `function*` generator of 1..n (a synchronous Iterable). */
-class CountToSync extends StreamRequest<number> {
-  static readonly messageName = 'bench.streams.countToSync';
-  constructor(readonly n: number) {
-    super();
-  }
 }
 
 /** Handler: an array of 1..n built per request (a page of rows already in memory). */
@@ -119,28 +104,13 @@ function arrayTo(n: number): number[] {
 
 const mediator = createMediator({
   handlers: [
-    handler(CountTo, (req: CountTo) => countTo(req.n)),
-    handler(CountToSync, (req: CountToSync) => countToSync(req.n)),
+    ...countToHandlers,
     handler(CountToArray, (req: CountToArray) => arrayTo(req.n)),
     handler(RangeOf, (req: RangeOf) => range(1, req.n)),
     handler(ChunkedRange, (req: ChunkedRange) => chunkedRange(req.n, CHUNK)),
     handler(Naturals, (req: Naturals) => req.source()),
   ],
 });
-
-/** The consumer of per-item streams. */
-async function sumItems(items: AsyncIterable<number>): Promise<number> {
-  let sum = 0;
-  for await (const item of items) sum += item;
-  return sum;
-}
-
-/** The consumer of batched streams: touches every item, as a per-item consumer does. */
-async function sumBatches(batches: AsyncIterable<readonly number[]>): Promise<number> {
-  let sum = 0;
-  for await (const items of batches) for (const item of items) sum += item;
-  return sum;
-}
 
 /** The same consumer for an Observable of batches (the RxJS side). */
 function sumBatches$(batches: Observable<readonly number[]>): Promise<number> {
@@ -162,22 +132,6 @@ const asyncNoop = async <T>(value: T): Promise<T> => value;
 /** A task that waits 1 ms (a timer), then answers its item. */
 const wait1ms = (item: number): Promise<number> =>
   new Promise((resolve) => setTimeout(resolve, 1, item));
-
-const triangle = (n: number): number => (n * (n + 1)) / 2;
-
-/** A side moving one stream of `n` items per iteration, checked by the sum of its items. */
-function streamSide(label: string, n: number, oneStream: () => Promise<number>): Side {
-  return {
-    label,
-    itemsPerOp: n,
-    checksumPerOp: triangle(n),
-    async run(iterations) {
-      let sum = 0;
-      for (let i = 0; i < iterations; i++) sum += await oneStream();
-      return sum;
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // The stream paths, each a function of the stream length (shared by throughput and linearity)
@@ -307,7 +261,6 @@ const throughputCases: BenchCase[] = [
 // Linearity: ns per item of one long stream ÷ ns per item of a 10,000-item stream, same path
 
 const SMALL = 10_000;
-const largeSize = ({ quick }: SetupContext): number => (quick ? 100_000 : 1_000_000);
 
 function linearity(
   name: string,
@@ -320,7 +273,7 @@ function linearity(
     title: `ns/item of ${path} at 1,000,000 items (quick: 100,000) ÷ ns/item at ${SMALL.toLocaleString('en')}${note}`,
     goal: { max: 1.5 },
     setup(context) {
-      const large = largeSize(context);
+      const large = longStreamSize(context);
       return {
         baseline: streamSide(`${path}, ${SMALL} items`, SMALL, () => oneStream(SMALL)),
         candidate: streamSide(`${path}, ${large} items`, large, () => oneStream(large)),
@@ -616,9 +569,6 @@ const slowConsumerReport: ReportCase = {
     };
   },
 };
-
-/** Steady-state stream throughput: no forced GC before each timed run (see BenchCase.gcBeforeRuns). */
-const steadyState = (bench: BenchCase): BenchCase => ({ ...bench, gcBeforeRuns: false });
 
 export const streamCases: readonly (BenchCase | ReportCase)[] = [
   ...throughputCases.map(steadyState),
