@@ -19,7 +19,7 @@ const config: Config = {
   // Examples import the package by name; specs that run them get the working copy.
   moduleNameMapper: {
     '^fs-mediator$': '<rootDir>/src/index.ts',
-    '^fs-mediator/inversify$': '<rootDir>/src/integrations/inversify/index.ts',
+    '^fs-mediator/(inversify|postgres|websocket|file)$': '<rootDir>/src/integrations/$1/index.ts',
     '^fs-mediator/(prometheus|winston)$': '<rootDir>/src/observability/$1/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
