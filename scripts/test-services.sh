@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 # The servers the specs need: adding one is one line (see scripts/services.sh for the names).
 services=(
   prometheus # spec/observability/prometheus/*.services.spec.ts (PROMETHEUS_URL, METRICS_TARGET_PORT)
-  # postgres # DATABASE_URL, PG* (issue 7)
+  postgres   # spec/integrations/postgres/*.services.spec.ts (DATABASE_URL, PG*)
 )
 
 specs=$(find spec -name '*.services.spec.ts' | sort)
