@@ -17,30 +17,13 @@ import { StreamTimeoutError } from '../../src/errors/StreamTimeoutError.js';
 import { deferred, flushMicrotasks } from '../helpers/deferred.js';
 import { ExportOrders, GetOrder, order, PlaceOrder, type Order } from '../helpers/orders.js';
 import { trackedController } from '../helpers/signals.js';
+import { sleep } from '../helpers/signals.js';
 
 /** Items 0, 1, 2, …: item i comes `gaps[i]` ms after the handler is asked for it (Infinity: never). */
 class Feed extends StreamRequest<number> {
   constructor(readonly gaps: readonly number[]) {
     super();
   }
-}
-
-/** A fake-timer wait that ends early, rejecting with the reason, when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer =
-      ms === Infinity
-        ? undefined
-        : setTimeout(() => {
-            signal.removeEventListener('abort', onAbort);
-            resolve();
-          }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 interface Run {

@@ -40,3 +40,25 @@ export function trackedController(): {
   }) as typeof signal.removeEventListener;
   return { controller, signal, listeners: () => live.size };
 }
+
+/**
+ * A timer wait (fake timers advance it) that rejects with the signal's reason when it aborts,
+ * as a handler honouring its signal would. `0` resolves at once; `Infinity` waits for the abort.
+ */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer =
+      ms === Infinity
+        ? undefined
+        : setTimeout(() => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

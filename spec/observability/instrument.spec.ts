@@ -19,6 +19,7 @@ import {
   PlaceOrder,
   type Order,
 } from '../helpers/orders.js';
+import { sleep } from '../helpers/signals.js';
 
 /** Items 0, 1, 2, …: item i comes `gaps[i]` ms after the handler is asked for it (Infinity: never). */
 class Feed extends StreamRequest<number> {
@@ -32,25 +33,6 @@ class Feed extends StreamRequest<number> {
 
 interface Run {
   finallyRan: boolean;
-}
-
-/** A fake-timer wait (none for 0 ms) that rejects with the signal's reason when it aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms === 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer =
-      ms === Infinity
-        ? undefined
-        : setTimeout(() => {
-            signal.removeEventListener('abort', onAbort);
-            resolve();
-          }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function setup(telemetry: Instrumentation) {

@@ -12,6 +12,7 @@ import {
   type StreamHealth,
   type StreamHealthOptions,
 } from '../../src/observability/streamHealth.js';
+import { sleep } from '../helpers/signals.js';
 
 /** Items 0, 1, 2, …: item i comes `gaps[i]` ms after the handler is asked for it (Infinity: never). */
 class Feed extends StreamRequest<number> {
@@ -21,24 +22,6 @@ class Feed extends StreamRequest<number> {
   ) {
     super();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms === 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer =
-      ms === Infinity
-        ? undefined
-        : setTimeout(() => {
-            signal.removeEventListener('abort', onAbort);
-            resolve();
-          }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** `n` gaps of `ms`. */
