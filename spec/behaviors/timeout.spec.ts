@@ -16,8 +16,7 @@ import { isAbortError } from '../../src/errors/isAbortError.js';
 import { StreamTimeoutError } from '../../src/errors/StreamTimeoutError.js';
 import { deferred, flushMicrotasks } from '../helpers/deferred.js';
 import { ExportOrders, GetOrder, order, PlaceOrder, type Order } from '../helpers/orders.js';
-import { trackedController } from '../helpers/signals.js';
-import { sleep } from '../helpers/signals.js';
+import { sleep, trackedController } from '../helpers/signals.js';
 
 /** Items 0, 1, 2, …: item i comes `gaps[i]` ms after the handler is asked for it (Infinity: never). */
 class Feed extends StreamRequest<number> {
