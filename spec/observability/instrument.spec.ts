@@ -98,13 +98,20 @@ describe('instrument()', () => {
     it('reports requestStart and requestEnd with the duration on success', async () => {
       const { mediator, events } = setup(instrument());
       const query = new GetOrder('slow');
+      jest.advanceTimersByTime(1_000); // so startedAt is not the clock's zero
       const answer = mediator.send(query, { correlationId: 'c-1' });
       expect(bare(events)).toEqual([{ type: 'requestStart', messageName: 'GetOrder' }]);
       await jest.advanceTimersByTimeAsync(250);
       await expect(answer).resolves.toEqual(order('slow'));
       expect(bare(events)).toEqual([
         { type: 'requestStart', messageName: 'GetOrder' },
-        { type: 'requestEnd', messageName: 'GetOrder', outcome: 'success', durationMs: 250 },
+        {
+          type: 'requestEnd',
+          messageName: 'GetOrder',
+          startedAt: 1_000,
+          outcome: 'success',
+          durationMs: 250,
+        },
       ]);
       expect(events[1]!.message).toBe(query);
       expect(events[1]!.context.correlationId).toBe('c-1');
@@ -117,6 +124,7 @@ describe('instrument()', () => {
       expect(bare(events)[1]).toEqual({
         type: 'requestEnd',
         messageName: 'GetOrder',
+        startedAt: 0,
         outcome: 'failure',
         durationMs: 0,
         error: new Error('boom'),
@@ -134,6 +142,7 @@ describe('instrument()', () => {
       expect(bare(events)[1]).toEqual({
         type: 'requestEnd',
         messageName: 'GetOrder',
+        startedAt: 0,
         outcome: 'cancelled',
         durationMs: 30,
         error: reason,
@@ -214,6 +223,7 @@ describe('instrument()', () => {
         {
           type: 'streamEnd',
           messageName: 'Feed',
+          startedAt: 0,
           outcome: 'completed',
           items: 8,
           itemsSinceLast: 2,
@@ -251,6 +261,7 @@ describe('instrument()', () => {
         {
           type: 'streamEnd',
           messageName: 'Feed',
+          startedAt: 0,
           outcome: 'completed',
           items: 8,
           itemsSinceLast: 2,
@@ -296,6 +307,7 @@ describe('instrument()', () => {
       expect(bare(events).at(-1)).toEqual({
         type: 'streamEnd',
         messageName: 'Feed',
+        startedAt: 0,
         outcome: 'failed',
         items: 2,
         itemsSinceLast: 2,
@@ -322,6 +334,7 @@ describe('instrument()', () => {
       expect(bare(events).at(-1)).toEqual({
         type: 'streamEnd',
         messageName: 'Feed',
+        startedAt: 0,
         outcome: 'cancelled',
         items: 2,
         itemsSinceLast: 2,
@@ -383,6 +396,7 @@ describe('instrument()', () => {
         {
           type: 'streamEnd',
           messageName: 'ExportOrders',
+          startedAt: 0,
           outcome: 'completed',
           items: 250,
           itemsSinceLast: 50,
@@ -536,6 +550,7 @@ describe('instrument(): regressions', () => {
         {
           type: 'streamEnd',
           messageName: 'Weird',
+          startedAt: 0,
           outcome: 'failed',
           items: 0,
           itemsSinceLast: 0,

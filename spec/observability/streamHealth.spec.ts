@@ -302,6 +302,7 @@ describe('streamHealth()', () => {
     source.next({
       type: 'streamEnd',
       ...base,
+      startedAt: 0,
       outcome: 'failed',
       items: 30,
       itemsSinceLast: 0,
@@ -486,6 +487,7 @@ describe('streamHealth(): regressions', () => {
       messageName: 'Feed',
       message: {},
       context,
+      startedAt: 0,
       outcome,
       items: 0,
       itemsSinceLast: 0,

@@ -263,6 +263,7 @@ export class InstrumentedStream<T> implements AsyncIterableIterator<T>, SyncTake
       messageName: this.#context.messageName,
       message: this.#message,
       context: this.#context,
+      startedAt: this.#startedAt,
       outcome,
       items,
       itemsSinceLast: items - this.#reported,

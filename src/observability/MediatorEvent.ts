@@ -23,6 +23,8 @@ export interface RequestStartEvent extends EventBase {
 /** A request settled. */
 export interface RequestEndEvent extends EventBase {
   readonly type: 'requestEnd';
+  /** When it started, on the `performance.now()` clock, in milliseconds. */
+  readonly startedAt: number;
   readonly outcome: CallOutcome;
   /** From start to settlement, in milliseconds. */
   readonly durationMs: number;
@@ -56,6 +58,8 @@ export interface StreamProgressEvent extends EventBase {
 /** A stream ended. */
 export interface StreamEndEvent extends EventBase {
   readonly type: 'streamEnd';
+  /** When it started, on the `performance.now()` clock, in milliseconds. */
+  readonly startedAt: number;
   readonly outcome: StreamOutcome;
   /** Items delivered in all. */
   readonly items: number;
@@ -72,6 +76,8 @@ export interface NotificationEndEvent extends EventBase {
   readonly type: 'notificationEnd';
   /** The handler that ran. */
   readonly handlerName: string;
+  /** When it started, on the `performance.now()` clock, in milliseconds. */
+  readonly startedAt: number;
   readonly outcome: CallOutcome;
   readonly durationMs: number;
   readonly error?: unknown;

@@ -132,6 +132,7 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
               messageName: context.messageName,
               message,
               context,
+              startedAt,
               outcome: 'success',
               durationMs: performance.now() - startedAt,
             });
@@ -145,6 +146,7 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
               messageName: context.messageName,
               message,
               context,
+              startedAt,
               outcome: failureOutcome(error, context),
               durationMs: performance.now() - startedAt,
               error,
@@ -175,6 +177,7 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
           message,
           context,
           handlerName: context.handlerName ?? '',
+          startedAt,
           outcome,
           durationMs: performance.now() - startedAt,
           ...(outcome === 'success' ? {} : { error }),

@@ -52,14 +52,6 @@ afterEach(() => {
   jest.useRealTimers();
 });
 
-/**
- * Lets `ms` pass on the faked clock: an end event's start (`now - durationMs`) must not predate
- * the adapter's subscription, or the gauges take it for a call they never saw start.
- */
-const elapse = (ms: number): void => {
-  jest.advanceTimersByTime(ms);
-};
-
 describe('prometheusMetrics', () => {
   describe('requests', () => {
     it('counts settled requests by message and outcome, and keeps the in-flight gauge', async () => {
@@ -74,11 +66,17 @@ describe('prometheusMetrics', () => {
         'fs_mediator_requests_in_flight{message="PlaceOrder"}': 1,
       });
 
-      elapse(100);
-      events.next({ type: 'requestEnd', ...base('GetOrder'), outcome: 'success', durationMs: 3 });
       events.next({
         type: 'requestEnd',
         ...base('GetOrder'),
+        startedAt: performance.now(),
+        outcome: 'success',
+        durationMs: 3,
+      });
+      events.next({
+        type: 'requestEnd',
+        ...base('GetOrder'),
+        startedAt: performance.now(),
         outcome: 'failure',
         durationMs: 40,
         error: new Error('x'),
@@ -86,6 +84,7 @@ describe('prometheusMetrics', () => {
       events.next({
         type: 'requestEnd',
         ...base('PlaceOrder'),
+        startedAt: performance.now(),
         outcome: 'cancelled',
         durationMs: 1,
       });
@@ -108,7 +107,13 @@ describe('prometheusMetrics', () => {
       const events = new Subject<MediatorEvent>();
       const { registry } = make({ instrumentation: { events } });
       for (const durationMs of [0.5, 3, 3, 700, 20_000]) {
-        events.next({ type: 'requestEnd', ...base('GetOrder'), outcome: 'success', durationMs });
+        events.next({
+          type: 'requestEnd',
+          ...base('GetOrder'),
+          startedAt: performance.now(),
+          outcome: 'success',
+          durationMs,
+        });
       }
       const h = await samples(registry as Registry, 'fs_mediator_request_duration_seconds');
       const b = (le: string) =>
@@ -131,7 +136,13 @@ describe('prometheusMetrics', () => {
     it('never lets the in-flight gauge go below zero (calls that started before it subscribed)', async () => {
       const events = new Subject<MediatorEvent>();
       const { registry } = make({ instrumentation: { events } });
-      events.next({ type: 'requestEnd', ...base('GetOrder'), outcome: 'success', durationMs: 1 });
+      events.next({
+        type: 'requestEnd',
+        ...base('GetOrder'),
+        startedAt: performance.now(),
+        outcome: 'success',
+        durationMs: 1,
+      });
       events.next({ type: 'requestStart', ...base('GetOrder') });
       expect(await samples(registry as Registry, 'fs_mediator_requests_in_flight')).toEqual({
         'fs_mediator_requests_in_flight{message="GetOrder"}': 1,
@@ -144,12 +155,19 @@ describe('prometheusMetrics', () => {
         instrumentation: { events },
         buckets: { request: [0.1, 1], stream: [60], firstItem: [0.5] },
       });
-      events.next({ type: 'requestEnd', ...base('GetOrder'), outcome: 'success', durationMs: 50 });
+      events.next({
+        type: 'requestEnd',
+        ...base('GetOrder'),
+        startedAt: performance.now(),
+        outcome: 'success',
+        durationMs: 50,
+      });
       events.next({ type: 'streamStart', ...base('ExportOrders') });
       events.next({ type: 'streamFirstItem', ...base('ExportOrders'), afterMs: 100 });
       events.next({
         type: 'streamEnd',
         ...base('ExportOrders'),
+        startedAt: performance.now(),
         outcome: 'completed',
         items: 1,
         itemsSinceLast: 1,
@@ -195,10 +213,10 @@ describe('prometheusMetrics', () => {
         'fs_mediator_streams_active{message="ExportOrders"}': 2,
       });
 
-      elapse(3_000);
       events.next({
         type: 'streamEnd',
         ...base('ExportOrders'),
+        startedAt: performance.now(),
         outcome: 'completed',
         items: 20_500,
         itemsSinceLast: 500,
@@ -207,6 +225,7 @@ describe('prometheusMetrics', () => {
       events.next({
         type: 'streamEnd',
         ...base('ExportOrders'),
+        startedAt: performance.now(),
         outcome: 'failed',
         items: 3,
         itemsSinceLast: 3,
@@ -259,6 +278,7 @@ describe('prometheusMetrics', () => {
           type: 'notificationEnd',
           ...base('OrderPlaced'),
           handlerName,
+          startedAt: performance.now(),
           outcome,
           durationMs: 1,
         });
@@ -281,7 +301,13 @@ describe('prometheusMetrics', () => {
       const events = new Subject<MediatorEvent>();
       const { registry } = make({ instrumentation: { events } });
       events.next({ type: 'requestStart', ...base('GetOrder') });
-      events.next({ type: 'requestEnd', ...base('GetOrder'), outcome: 'success', durationMs: 1 });
+      events.next({
+        type: 'requestEnd',
+        ...base('GetOrder'),
+        startedAt: performance.now(),
+        outcome: 'success',
+        durationMs: 1,
+      });
       events.next({ type: 'streamStart', ...base('ExportOrders') });
       const text = await registry.metrics();
       expect(text).not.toContain('never-a-label');

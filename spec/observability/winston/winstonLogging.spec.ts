@@ -166,6 +166,7 @@ describe('winstonLogging', () => {
       events.next({
         ...base,
         type: 'streamEnd',
+        startedAt: 0,
         outcome: 'completed',
         items: 12_000,
         itemsSinceLast: 2_000,
@@ -174,6 +175,7 @@ describe('winstonLogging', () => {
       events.next({
         ...base,
         type: 'streamEnd',
+        startedAt: 0,
         outcome: 'failed',
         items: 0,
         itemsSinceLast: 0,
@@ -183,6 +185,7 @@ describe('winstonLogging', () => {
       events.next({
         ...base,
         type: 'streamEnd',
+        startedAt: 0,
         outcome: 'cancelled',
         items: 5,
         itemsSinceLast: 5,
@@ -222,6 +225,7 @@ describe('winstonLogging', () => {
         message: new OrderPlaced('1'),
         context: context('OrderPlaced').ctx,
         handlerName: 'sendEmail',
+        startedAt: 0,
         outcome: 'failure',
         durationMs: 1,
         error: new Error('smtp'),

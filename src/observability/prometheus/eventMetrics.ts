@@ -53,8 +53,7 @@ interface HandlerCounts {
  * (item counts arrive in `streamProgress`/`streamEnd`).
  *
  * The in-flight and active gauges count only calls that started after the subscription: an end
- * whose start (`now - durationMs`) predates it ends a call the gauge never counted, so it does
- * not decrement (one clock read per end event).
+ * whose `startedAt` predates it ends a call the gauge never counted, so it does not decrement.
  * @internal
  */
 export function eventMetrics(
@@ -183,9 +182,6 @@ export function eventMetrics(
   );
 
   const subscribedAt = performance.now();
-  /** Whether a call or stream that lasted `durationMs` and ends now started after subscribing. */
-  const startedSeen = (durationMs: number): boolean =>
-    performance.now() - durationMs >= subscribedAt;
 
   const onEvent = (event: MediatorEvent): void => {
     switch (event.type) {
@@ -194,7 +190,7 @@ export function eventMetrics(
         break;
       case 'requestEnd': {
         const series = request(event.messageName);
-        if (startedSeen(event.durationMs) && series.inFlight > 0) series.inFlight--;
+        if (event.startedAt >= subscribedAt && series.inFlight > 0) series.inFlight--;
         series.byOutcome[event.outcome]?.observe(event.durationMs / 1000);
         break;
       }
@@ -213,7 +209,7 @@ export function eventMetrics(
       case 'streamEnd': {
         const series = stream(event.messageName);
         series.items += event.itemsSinceLast;
-        if (startedSeen(event.durationMs) && series.active > 0) series.active--;
+        if (event.startedAt >= subscribedAt && series.active > 0) series.active--;
         series.byOutcome[event.outcome]?.observe(event.durationMs / 1000);
         break;
       }
