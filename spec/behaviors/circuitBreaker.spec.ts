@@ -22,6 +22,7 @@ import { RequestTimeoutError } from '../../src/errors/RequestTimeoutError.js';
 import { StreamTimeoutError } from '../../src/errors/StreamTimeoutError.js';
 import { deferred, flushMicrotasks, type Deferred } from '../helpers/deferred.js';
 import { ExportOrders, GetOrder, order, PlaceOrder, type Order } from '../helpers/orders.js';
+import { collect } from '../helpers/collect.js';
 
 /**
  * A dependency behind GetOrder / PlaceOrder / ExportOrders whose behaviour the spec switches:
@@ -115,12 +116,6 @@ function setup(options: CircuitBreakerOptions = {}, outer: BehaviorRegistration[
   };
   const types = () => events.map((e) => e.type);
   return { dep, breaker, mediator, events, types, get, succeed, fail, refusal };
-}
-
-async function drain<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of stream) out.push(item);
-  return out;
 }
 
 beforeEach(() => {
@@ -621,7 +616,7 @@ describe('circuitBreaker', () => {
   describe('streams', () => {
     it('counts each stream once: completion is a success, failure a failure', async () => {
       const { breaker, dep, mediator } = setup();
-      await expect(drain(mediator.createStream(new ExportOrders()))).resolves.toHaveLength(3);
+      await expect(collect(mediator.createStream(new ExportOrders()))).resolves.toHaveLength(3);
       expect(breaker.snapshot()[0]).toMatchObject({
         key: 'ExportOrders',
         successes: 1,
@@ -629,10 +624,10 @@ describe('circuitBreaker', () => {
       });
       dep.streamEnd = 'fail';
       for (let i = 0; i < 2; i++) {
-        await expect(drain(mediator.createStream(new ExportOrders()))).rejects.toBe(dep.error);
+        await expect(collect(mediator.createStream(new ExportOrders()))).rejects.toBe(dep.error);
       }
       expect(breaker.state('ExportOrders')).toBe('closed'); // 2 of 3, below minimumThroughput
-      await expect(drain(mediator.createStream(new ExportOrders()))).rejects.toBe(dep.error);
+      await expect(collect(mediator.createStream(new ExportOrders()))).rejects.toBe(dep.error);
       expect(breaker.state('ExportOrders')).toBe('open');
     });
 
@@ -653,9 +648,9 @@ describe('circuitBreaker', () => {
       const { breaker, dep, mediator } = setup();
       const stream = mediator.createStream(new ExportOrders());
       breaker.isolate('ExportOrders');
-      await expect(drain(stream)).rejects.toBeInstanceOf(CircuitOpenError);
+      await expect(collect(stream)).rejects.toBeInstanceOf(CircuitOpenError);
       breaker.reset();
-      await expect(drain(stream)).resolves.toHaveLength(3);
+      await expect(collect(stream)).resolves.toHaveLength(3);
       expect(dep.streamRuns).toBe(1);
     });
 
@@ -663,12 +658,12 @@ describe('circuitBreaker', () => {
       const { breaker, dep, mediator } = setup({ stream: { successAfterItems: 3 } });
       dep.streamEnd = 'fail';
       for (let i = 0; i < 4; i++) {
-        await expect(drain(mediator.createStream(new ExportOrders()))).rejects.toBe(dep.error);
+        await expect(collect(mediator.createStream(new ExportOrders()))).rejects.toBe(dep.error);
       }
       expect(breaker.snapshot()[0]).toMatchObject({ state: 'closed', successes: 4, failures: 0 });
       dep.items = 2;
       for (let i = 0; i < 4; i++) {
-        await expect(drain(mediator.createStream(new ExportOrders()))).rejects.toBe(dep.error);
+        await expect(collect(mediator.createStream(new ExportOrders()))).rejects.toBe(dep.error);
       }
       expect(breaker.state('ExportOrders')).toBe('open');
     });
@@ -689,7 +684,7 @@ describe('circuitBreaker', () => {
       const { breaker, dep, mediator } = setup({ minimumThroughput: 1 });
       dep.streamEnd = 'hang';
       const controller = new AbortController();
-      const reading = drain(
+      const reading = collect(
         mediator.createStream(new ExportOrders(), { signal: controller.signal }),
       );
       await flushMicrotasks();
@@ -698,7 +693,7 @@ describe('circuitBreaker', () => {
       expect(breaker.snapshot()[0]).toMatchObject({ failures: 0, successes: 0 });
       dep.streamEnd = 'fail';
       dep.error = new StreamTimeoutError('idle', 50);
-      await expect(drain(mediator.createStream(new ExportOrders()))).rejects.toBe(dep.error);
+      await expect(collect(mediator.createStream(new ExportOrders()))).rejects.toBe(dep.error);
       expect(breaker.state('ExportOrders')).toBe('open');
     });
 
@@ -720,7 +715,7 @@ describe('circuitBreaker', () => {
       breaker.reset('ExportOrders');
       dep.streamEnd = 'fail';
       for (let i = 0; i < 4; i++) {
-        await expect(drain(mediator.createStream(new ExportOrders()))).rejects.toBe(dep.error);
+        await expect(collect(mediator.createStream(new ExportOrders()))).rejects.toBe(dep.error);
       }
       await jest.advanceTimersByTimeAsync(5000);
       dep.streamEnd = 'complete';

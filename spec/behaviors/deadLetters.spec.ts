@@ -7,6 +7,7 @@ import { MemoryDeadLetterStore } from '../../src/behaviors/MemoryDeadLetterStore
 import { retry } from '../../src/behaviors/retry.js';
 import { deferred, flushMicrotasks } from '../helpers/deferred.js';
 import { ExportOrders, GetOrder, order, PlaceOrder, UUID, type Order } from '../helpers/orders.js';
+import { collect } from '../helpers/collect.js';
 
 afterEach(() => {
   jest.useRealTimers();
@@ -41,12 +42,6 @@ function gatedStore(): DeadLetterStore & { release(): void; fail(error: unknown)
     release: () => gates.shift()?.resolve(undefined),
     fail: (error) => gates.shift()?.reject(error),
   };
-}
-
-async function drain<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of stream) items.push(item);
-  return items;
 }
 
 describe('deadLetters', () => {
@@ -279,7 +274,7 @@ describe('deadLetters', () => {
       });
       await expect(mediator.send(new GetOrder('1'))).rejects.toThrow('get');
       await expect(mediator.send(new PlaceOrder('a', 1))).rejects.toThrow('place');
-      await expect(drain(mediator.createStream(new ExportOrders()))).rejects.toThrow('export');
+      await expect(collect(mediator.createStream(new ExportOrders()))).rejects.toThrow('export');
       expect((await policy.store.list()).map((l) => l.messageName)).toEqual(['PlaceOrder']);
     });
   });
@@ -332,7 +327,7 @@ describe('deadLetters', () => {
         ],
         behaviors: [policy],
       });
-      await expect(drain(mediator.createStream(new ExportOrders()))).rejects.toThrow(
+      await expect(collect(mediator.createStream(new ExportOrders()))).rejects.toThrow(
         'no connection',
       );
       expect(await policy.store.list()).toMatchObject([{ kind: 'stream', delivered: 0 }]);
@@ -396,7 +391,7 @@ describe('deadLetters', () => {
         behaviors: [policy],
       });
       const request = new ExportOrders();
-      const out = await drain(
+      const out = await collect(
         mediator.createStream(request).pipe(
           tryMap(
             (o: Order) => {
@@ -512,7 +507,7 @@ describe('deadLetters', () => {
         ],
         behaviors: [policy],
       });
-      await expect(drain(mediator.createStream(new ExportOrders()))).rejects.toThrow('bad row');
+      await expect(collect(mediator.createStream(new ExportOrders()))).rejects.toThrow('bad row');
       await policy.flush();
       expect((await policy.store.list()).map((l) => l.kind)).toEqual(['item']);
     });
@@ -701,7 +696,7 @@ describe('deadLetters', () => {
         ],
         behaviors: [policy],
       });
-      await expect(drain(mediator.createStream(new ExportOrders()))).rejects.toThrow();
+      await expect(collect(mediator.createStream(new ExportOrders()))).rejects.toThrow();
       const again = await policy.replay(mediator);
       expect(again.failed).toHaveLength(1);
       expect(await policy.store.count()).toBe(1);

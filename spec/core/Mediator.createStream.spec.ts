@@ -14,6 +14,7 @@ import {
 } from '../../src/index.js';
 import { deferred, flushMicrotasks } from '../helpers/deferred.js';
 import { trackedController } from '../helpers/signals.js';
+import { collect } from '../helpers/collect.js';
 
 class Numbers extends StreamRequest<number> {}
 class Unhandled extends StreamRequest<number> {}
@@ -34,12 +35,6 @@ function mediatorFor(impl: (request: Numbers, context: HandlerContext) => unknow
 
 function iteratorOf<T>(stream: AsyncIterable<T>): AsyncIterator<T> {
   return stream[Symbol.asyncIterator]();
-}
-
-async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of stream) out.push(item);
-  return out;
 }
 
 /** A promise that rejects with the signal's reason when it aborts, and never settles otherwise. */

@@ -11,6 +11,7 @@ import {
   InvalidHandlerResultError,
 } from '../../src/index.js';
 import { deferred, flushMicrotasks } from '../helpers/deferred.js';
+import { collect } from '../helpers/collect.js';
 
 class Numbers extends StreamRequest<number> {
   constructor(readonly count = 3) {
@@ -48,12 +49,6 @@ function mediatorWith(behaviors: BehaviorRegistration[]) {
   const { state, registration } = countingHandler();
   const words = handler(Words, () => ['a', 'b']);
   return { state, mediator: createMediator({ handlers: [registration, words], behaviors }) };
-}
-
-async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of stream) out.push(item);
-  return out;
 }
 
 const passThrough = () =>

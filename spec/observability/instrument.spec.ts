@@ -20,6 +20,7 @@ import {
   type Order,
 } from '../helpers/orders.js';
 import { sleep } from '../helpers/signals.js';
+import { collect } from '../helpers/collect.js';
 
 /** Items 0, 1, 2, …: item i comes `gaps[i]` ms after the handler is asked for it (Infinity: never). */
 class Feed extends StreamRequest<number> {
@@ -77,12 +78,6 @@ function setup(telemetry: Instrumentation) {
 /** The events without `message` and `context`, which each spec checks separately when it matters. */
 function bare(events: readonly MediatorEvent[]): Record<string, unknown>[] {
   return events.map(({ message: _m, context: _c, ...rest }) => rest);
-}
-
-async function drain<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of stream) out.push(item);
-  return out;
 }
 
 beforeEach(() => {
@@ -200,7 +195,7 @@ describe('instrument()', () => {
       expect(bare(events)).toEqual([{ type: 'streamStart', messageName: 'Feed' }]);
       await jest.advanceTimersByTimeAsync(100);
       await expect(first).resolves.toEqual({ value: 0, done: false });
-      const rest = drain({ [Symbol.asyncIterator]: () => iterator });
+      const rest = collect({ [Symbol.asyncIterator]: () => iterator });
       await jest.advanceTimersByTimeAsync(60);
       await expect(rest).resolves.toEqual([1, 2, 3, 4, 5, 6, 7]);
       expect(bare(events)).toEqual([
@@ -238,7 +233,7 @@ describe('instrument()', () => {
       const telemetry = instrument({ progress: { everyItems: Infinity, everyMs: 1_000 } });
       const { mediator, events } = setup(telemetry);
       const gaps = [300, 300, 300, 300, 300, 300, 300, 300];
-      const done = drain(mediator.createStream(new Feed(gaps)));
+      const done = collect(mediator.createStream(new Feed(gaps)));
       await jest.advanceTimersByTimeAsync(2_400);
       await expect(done).resolves.toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
       expect(
@@ -300,7 +295,7 @@ describe('instrument()', () => {
     it("reports a failing stream as 'failed' with its error", async () => {
       const { mediator, events } = setup(instrument());
       const failure = new Error('disk gone');
-      const done = drain(mediator.createStream(new Feed([10, 10], failure)));
+      const done = collect(mediator.createStream(new Feed([10, 10], failure)));
       done.catch(() => undefined);
       await jest.advanceTimersByTimeAsync(20);
       await expect(done).rejects.toBe(failure);
@@ -346,7 +341,7 @@ describe('instrument()', () => {
     it("reports an abort during a pending read as 'cancelled' and clears the timer", async () => {
       const { mediator, events, runs } = setup(instrument({ progress: { everyMs: 1_000 } }));
       const controller = new AbortController();
-      const done = drain(
+      const done = collect(
         mediator.createStream(new Feed([10, Infinity]), { signal: controller.signal }),
       );
       done.catch(() => undefined);
@@ -370,7 +365,7 @@ describe('instrument()', () => {
       const { mediator, events } = setup(instrument({ progress: { everyItems: 100 } }));
       const next = jest.spyOn(InstrumentedStream.prototype, 'next');
       try {
-        const batches = await drain(mediator.createStream(new ExportOrders()).pipe(batch(100)));
+        const batches = await collect(mediator.createStream(new ExportOrders()).pipe(batch(100)));
         expect(batches.map((b: Order[]) => b.length)).toEqual([100, 100, 50]);
         expect(next.mock.calls.length).toBeLessThan(10);
       } finally {
@@ -408,8 +403,8 @@ describe('instrument()', () => {
     it('reports each stream call on its own', async () => {
       const telemetry = instrument();
       const { mediator, events } = setup(telemetry);
-      await drain(mediator.createStream(new Feed([0])));
-      await drain(mediator.createStream(new Feed([0, 0])));
+      await collect(mediator.createStream(new Feed([0])));
+      await collect(mediator.createStream(new Feed([0, 0])));
       const ends = events.filter((e) => e.type === 'streamEnd');
       expect(ends.map((e) => e.items)).toEqual([1, 2]);
       expect(ends[0]!.context).not.toBe(ends[1]!.context);
@@ -470,7 +465,7 @@ describe('instrument()', () => {
       const iterator = mediator.createStream(new Feed([0, 0]))[Symbol.asyncIterator]();
       await iterator.next();
       telemetry.events.subscribe((e) => events.push(e));
-      await drain({ [Symbol.asyncIterator]: () => iterator });
+      await collect({ [Symbol.asyncIterator]: () => iterator });
       expect(events).toEqual([]);
     });
   });

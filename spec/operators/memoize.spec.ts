@@ -12,6 +12,7 @@ import {
 } from '../../src/index.js';
 import { memoize, type MemoizeOptions } from '../../src/operators/memoize.js';
 import { deferred, flushMicrotasks, type Deferred } from '../helpers/deferred.js';
+import { collect } from '../helpers/collect.js';
 
 class Numbers extends StreamRequest<number> {
   constructor(
@@ -89,12 +90,6 @@ function setup(options: MemoizeOptions<Numbers> = {}, source: SourceOptions = {}
   );
   const mediator = createMediator({ handlers: [registration, evens], behaviors: [cache] });
   return { state, cache, mediator };
-}
-
-async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of stream) out.push(item);
-  return out;
 }
 
 function open<T>(stream: AsyncIterable<T>): AsyncIterator<T> {

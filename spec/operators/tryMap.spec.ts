@@ -20,6 +20,7 @@ import { StreamMonitor } from '../../src/streaming/StreamMonitor.js';
 import type { StageContext } from '../../src/streaming/StreamOperator.js';
 import { DEFAULT_PIPELINE } from '../../src/streaming/StreamPipelineOptions.js';
 import { countingSource } from '../helpers/countingSource.js';
+import { collect } from '../helpers/collect.js';
 
 class Numbers extends StreamRequest<number> {}
 
@@ -104,12 +105,6 @@ const paths = {
     iterateObservable(mediator.createStream$(new Numbers()).pipe(op)),
 };
 
-async function drain<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of stream) out.push(item);
-  return out;
-}
-
 const boom = (n: number) => new Error(`boom ${n}`);
 
 afterEach(() => {
@@ -121,7 +116,7 @@ describe('tryMap', () => {
   describe.each(Object.entries(paths))('on the %s path', (_name, openPath) => {
     it('maps every item with a synchronous project, passing index and attempt 1', async () => {
       const contexts: { index: number; attempt: number }[] = [];
-      const out = await drain(
+      const out = await collect(
         openPath(
           mediatorFor(() => [5, 6, 7]),
           tryMap((n: number, { index, attempt }) => (contexts.push({ index, attempt }), n * 2)),
@@ -136,7 +131,7 @@ describe('tryMap', () => {
     });
 
     it('maps every item with an asynchronous project, in order', async () => {
-      const out = await drain(
+      const out = await collect(
         openPath(
           mediatorFor(() => [1, 2, 3, 4]),
           tryMap(async (n: number) => {
@@ -151,7 +146,7 @@ describe('tryMap', () => {
     it('emits the fallback in place of a failing item, goes on, and reports item and position', async () => {
       const failures: TryMapFailure<number>[] = [];
       const fallbackCalls: unknown[][] = [];
-      const out = await drain(
+      const out = await collect(
         openPath(
           mediatorFor(() => [1, 2, 3, 4, 5]),
           tryMap(
@@ -178,7 +173,7 @@ describe('tryMap', () => {
     });
 
     it('recovers a rejected promise with an asynchronous fallback', async () => {
-      const out = await drain(
+      const out = await collect(
         openPath(
           mediatorFor(() => [1, 2, 3]),
           tryMap(
@@ -350,14 +345,14 @@ describe('tryMap', () => {
           ),
         ),
       );
-      await expect(drain({ [Symbol.asyncIterator]: () => iterator })).resolves.toEqual([0, 2]);
+      await expect(collect({ [Symbol.asyncIterator]: () => iterator })).resolves.toEqual([0, 2]);
       expect(calls).toBe(2);
       expect(shouldRetry).not.toHaveBeenCalled();
     });
 
     it('does not retry errors shouldRetry refuses', async () => {
       let calls = 0;
-      const out = await drain(
+      const out = await collect(
         openPath(
           mediatorFor(() => [1]),
           tryMap(
@@ -378,7 +373,7 @@ describe('tryMap', () => {
 
     it('retries at once, synchronously, when there is no delay', async () => {
       const attempts: number[] = [];
-      const out = await drain(
+      const out = await collect(
         openPath(
           mediatorFor(() => [1, 2]),
           tryMap(
@@ -448,7 +443,7 @@ describe('tryMap', () => {
     });
 
     it('retries a synchronous failure with an asynchronous attempt', async () => {
-      const out = await drain(
+      const out = await collect(
         openPath(
           mediatorFor(() => [1, 2]),
           tryMap(
@@ -1199,7 +1194,7 @@ describe('tryMap', () => {
             const expected = items.map((n, i) => (failing.has(i) ? `fallback ${n}@${i}` : n * 2));
             const expectedReports = items.flatMap((_, i) => (failing.has(i) ? [i] : []));
             const mediator = mediatorFor(() => items);
-            const viaIterate = await drain(mediator.createStream(new Numbers()).pipe(op()));
+            const viaIterate = await collect(mediator.createStream(new Numbers()).pipe(op()));
             expect(viaIterate).toEqual(expected);
             expect(reported).toEqual(expectedReports);
             reported.length = 0;

@@ -7,12 +7,7 @@ import {
   toAsyncIterable,
 } from '../../src/index.js';
 import { flushMicrotasks } from '../helpers/deferred.js';
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of iterable) items.push(item);
-  return items;
-}
+import { collect } from '../helpers/collect.js';
 
 describe('toAsyncIterable', () => {
   it('reads an Observable with for await, in order, to its end', async () => {
