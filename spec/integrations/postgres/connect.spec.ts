@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { changeFeed, connect, installOutbox, publish } from 'fs-mediator/postgres';
+import { changeFeed, connect, installOutbox, pgDatabase, publish } from 'fs-mediator/postgres';
 import { take } from './changeFeedBehaviors.js';
 
 describe('connect', () => {
@@ -15,6 +15,22 @@ describe('connect', () => {
     await db.close();
     await expect(connect({ url: 'mysql://x' })).rejects.toThrow(RangeError);
     await expect(connect(42 as never)).rejects.toThrow(TypeError);
+  });
+
+  it('pgDatabase uses a pool it is given (from any copy of pg) and leaves it open', async () => {
+    const calls: string[] = [];
+    const pool = {
+      options: {},
+      query: (sql: string) => (calls.push(sql), Promise.resolve({ rows: [{ one: 1 }] })),
+      connect: () => Promise.reject(new Error('not used')),
+      end: () => (calls.push('end'), Promise.resolve()),
+      on: () => pool,
+    };
+    const db = pgDatabase(pool as never);
+    expect(await db.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    await db.close();
+    expect(calls).toEqual(['SELECT 1 AS one']); // not ended: the pool stays the caller's
+    expect(() => pgDatabase(42 as never)).toThrow(TypeError);
   });
 
   it('uses DATABASE_URL when given nothing', async () => {

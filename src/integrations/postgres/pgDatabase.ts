@@ -1,6 +1,7 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { checkInteger, checkObject, show } from '../../errors/validate.js';
 import { IDENTIFIER, type Database } from './Database.js';
+import { isPgPool, loadPg } from './loadPg.js';
 
 /** Options of {@link pgDatabase}. */
 export interface PgDatabaseOptions {
@@ -41,11 +42,12 @@ export function pgDatabase(
   const firstDelay = checkInteger('reconnectDelayMs', options.reconnectDelayMs ?? 100, 1);
   const maxDelay = checkInteger('maxReconnectDelayMs', options.maxReconnectDelayMs ?? 5000, 1);
   const onListenError = options.onListenError;
-  const ownsPool = !(connection instanceof pg.Pool);
-  const pool =
-    connection instanceof pg.Pool
-      ? connection
-      : new pg.Pool(typeof connection === 'string' ? { connectionString: connection } : connection);
+  if (typeof connection !== 'string') checkObject('connection', connection);
+  const { Pool, Client } = loadPg();
+  const ownsPool = !isPgPool(connection);
+  const pool = isPgPool(connection)
+    ? connection
+    : new Pool(typeof connection === 'string' ? { connectionString: connection } : connection);
   if (ownsPool) pool.on('error', () => undefined); // an idle client's error: the next query reports
 
   const channels = new Map<string, Set<Listener>>();
@@ -61,7 +63,7 @@ export function pgDatabase(
   };
 
   const open = async (): Promise<pg.Client> => {
-    const next = new pg.Client(pool.options);
+    const next = new Client(pool.options);
     next.on('notification', onNotification);
     next.on('error', (error) => broken(next, error));
     next.on('end', () => broken(next, undefined));
