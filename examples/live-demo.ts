@@ -47,6 +47,17 @@ import {
   type StageStats,
 } from 'fs-mediator';
 import { prometheusMetrics, serveMetrics, type MetricsServer } from 'fs-mediator/prometheus';
+import { positiveSeconds, UsageError, wholeNumber } from './support/cli.js';
+import {
+  count,
+  percent,
+  ProgressLine,
+  RateWindow,
+  seconds,
+  type Output,
+} from './support/terminal.js';
+
+export { UsageError };
 
 // ---------------------------------------------------------------------------------------------
 // The messages and handlers of the job
@@ -130,9 +141,7 @@ function priceFeed(): Observable<PriceTick> {
 // The job
 
 /** Something to write the output to: `process.stdout`, or a fake in a test. */
-export interface DemoOutput {
-  write(text: string): unknown;
-}
+export type DemoOutput = Output;
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -431,76 +440,8 @@ function stopConditions(items: number, durationMs: number): string {
   return when.join(', or ');
 }
 
-/** Items per second over a sliding window of samples. */
-class RateWindow {
-  readonly #samples: { at: number; items: number }[];
-  constructor(
-    readonly windowMs: number,
-    startedAt: number,
-  ) {
-    this.#samples = [{ at: startedAt, items: 0 }];
-  }
-  add(at: number, items: number): number {
-    const samples = this.#samples;
-    samples.push({ at, items });
-    while (samples.length > 2 && at - samples[1]!.at >= this.windowMs) samples.shift();
-    const first = samples[0]!;
-    return at > first.at ? ((items - first.items) * 1000) / (at - first.at) : 0;
-  }
-}
-
-/** One line redrawn in place on a terminal; plain lines otherwise. */
-class ProgressLine {
-  #drawn = false;
-  constructor(
-    readonly out: DemoOutput,
-    readonly isTTY: boolean,
-    readonly columns: number | undefined,
-  ) {}
-
-  show(text: string): void {
-    if (!this.isTTY) {
-      this.out.write(`${text}\n`);
-      return;
-    }
-    const cut =
-      this.columns !== undefined && this.columns > 1 ? text.slice(0, this.columns - 1) : text;
-    this.out.write(`\r\x1b[2K${cut}`);
-    this.#drawn = true;
-  }
-
-  /** A line of its own above the progress line. */
-  note(text: string): void {
-    this.out.write(this.isTTY && this.#drawn ? `\r\x1b[2K${text}\n` : `${text}\n`);
-    this.#drawn = false;
-  }
-
-  /** Leaves the last progress line on screen. */
-  end(): void {
-    if (this.#drawn) this.out.write('\n');
-    this.#drawn = false;
-  }
-}
-
-function count(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)}s`;
-}
-
-function percent(ratio: number): string {
-  return `${Math.round(ratio * 100)}%`;
-}
-
 // ---------------------------------------------------------------------------------------------
 // The command line
-
-/** A bad command line: the message says what is wrong; exit code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 
 export const USAGE = `usage: tsx examples/live-demo.ts [--items N] [--duration S] [--port P]
   --items N      stop after N orders (whole number ≥ 1; env DEMO_ITEMS)
@@ -565,23 +506,6 @@ export function parseDemoArgs(
     ...(durationS === undefined ? {} : { durationMs: Math.round(durationS * 1000) }),
     ...(portNumber === undefined ? {} : { port: portNumber }),
   };
-}
-
-function wholeNumber([name, text]: [string, string], min: number, max: number, what: string) {
-  const n = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`${name} must be ${what}, got '${text}'.`);
-  }
-  return n;
-}
-
-function positiveSeconds([name, text]: [string, string]): number {
-  const n = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(text) ? Number(text) : NaN;
-  // Up to ~24 days: what setTimeout can wait.
-  if (!(n > 0) || n * 1000 > 2 ** 31 - 1) {
-    throw new UsageError(`${name} must be a number of seconds > 0, got '${text}'.`);
-  }
-  return n;
 }
 
 async function main(): Promise<number> {

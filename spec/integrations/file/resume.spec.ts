@@ -124,6 +124,63 @@ describe('exportToFile with resume', () => {
     expect(await readText(`${path}.partial`)).toBe(ndjson(1, 3));
   });
 
+  describe('with compareIds (a source that resumes from its own cursor)', () => {
+    const byNumber = (a: string, b: string) => Number(a) - Number(b);
+
+    it('skips rows up to the last id when the source replays a prefix', async () => {
+      const path = tmp.file('orders.ndjson');
+      await writeFile(`${path}.partial`, ndjson(1, 5));
+      const result = await exportToFile(orderRows(3, 8), {
+        path,
+        format: 'ndjson',
+        resume: { idOf, compareIds: byNumber },
+      });
+      expect(result).toMatchObject({ rows: 3, resumedAfter: 5 });
+      expect(await readText(path)).toBe(ndjson(1, 8));
+    });
+
+    it('accepts a source that starts past the last id (its cursor passed every row in the file)', async () => {
+      const path = tmp.file('orders.ndjson');
+      await writeFile(`${path}.partial`, ndjson(1, 5));
+      const result = await exportToFile(orderRows(6, 8), {
+        path,
+        format: 'ndjson',
+        resume: { idOf, compareIds: byNumber },
+      });
+      expect(result).toMatchObject({ rows: 3, resumedAfter: 5 });
+      expect(await readText(path)).toBe(ndjson(1, 8));
+    });
+
+    it('compares ids as strings in the order given, not as numbers', async () => {
+      const path = tmp.file('orders.ndjson');
+      await writeFile(`${path}.partial`, ndjson(1, 2));
+      const seen: [string, string][] = [];
+      await exportToFile(orderRows(1, 3), {
+        path,
+        format: 'ndjson',
+        resume: {
+          idOf,
+          compareIds: (a, b) => (seen.push([a, b]), byNumber(a, b)),
+        },
+      });
+      expect(seen).toEqual([
+        ['1', '2'],
+        ['2', '2'],
+        ['3', '2'],
+      ]);
+    });
+
+    it('rejects a compareIds that is not a function', () => {
+      expect(() =>
+        exportToFile(orderRows(1, 1), {
+          path: tmp.file('x.ndjson'),
+          format: 'ndjson',
+          resume: { idOf, compareIds: 'asc' as never },
+        }),
+      ).toThrow(/resume\.compareIds/);
+    });
+  });
+
   it('refuses a partial CSV file whose header differs from the columns option', async () => {
     const path = tmp.file('orders.csv');
     await writeFile(`${path}.partial`, 'id,name\n1,order 1\n');

@@ -18,6 +18,15 @@ export interface FileExportResume<T> {
    * `String(a) === String(b)`). Required.
    */
   readonly idOf: (row: T) => string | number;
+  /**
+   * For a source that resumes on its own from a stored position (a change feed acknowledged up
+   * to the rows the file took): orders ids (negative when `a` comes before `b`, as for
+   * `Array.prototype.sort`, on the ids as strings) in the source's order. Rows up to and
+   * including the last id in the file are then skipped, and the source may start after it.
+   * Without it, the source must yield the last id again (it is replayed from the start), and
+   * an export whose source never does fails with `ResumeIdNotFoundError`. Default: none.
+   */
+  readonly compareIds?: (a: string, b: string) => number;
 }
 
 /** Options of {@link exportToFile}. */
@@ -66,6 +75,7 @@ export interface CheckedExportOptions<T> {
   readonly signal: AbortSignal | undefined;
   readonly fsync: boolean;
   readonly idOf: ((row: T) => string | number) | undefined;
+  readonly compareIds: ((a: string, b: string) => number) | undefined;
   readonly highWaterMark: number;
   readonly progressEvery: number;
 }
@@ -100,6 +110,7 @@ export function checkExportOptions<T>(options: ExportToFileOptions<T>): CheckedE
   if (resume !== undefined) {
     if (resume.idOf === undefined) throw new TypeError(`Option 'resume.idOf' is required.`);
     checkFunction('resume.idOf', resume.idOf);
+    checkFunction('resume.compareIds', resume.compareIds);
     if (format === 'csv' && !header && columns === undefined) {
       throw new TypeError(`Option 'resume' with 'header: false' needs 'columns'.`);
     }
@@ -112,6 +123,7 @@ export function checkExportOptions<T>(options: ExportToFileOptions<T>): CheckedE
     signal: checkSignal(options.signal),
     fsync,
     idOf: resume?.idOf,
+    compareIds: resume?.compareIds,
     highWaterMark: checkInteger('highWaterMark', options.highWaterMark ?? 16, 1),
     progressEvery: checkInteger('progressEvery', options.progressEvery ?? 1000, 1, true),
   };

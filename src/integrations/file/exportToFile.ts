@@ -72,7 +72,7 @@ async function run<T>(
   channel: EventChannel<FileExportEvent>,
 ): Promise<FileExportResult> {
   const started = performance.now();
-  const { path, format, signal, idOf, highWaterMark, progressEvery } = options;
+  const { path, format, signal, idOf, compareIds, highWaterMark, progressEvery } = options;
   const workPath = idOf === undefined ? tempPathFor(path) : partialPathFor(path);
   let file: WriteStream | undefined;
   let rows = 0;
@@ -88,7 +88,9 @@ async function run<T>(
       idOf === undefined
         ? undefined
         : endOnSourceError(
-            resumedAfter === undefined ? source : skipThrough(source, idOf, resumedAfter),
+            resumedAfter === undefined
+              ? source
+              : skipThrough(source, idOf, resumedAfter, compareIds),
           );
     const input = held?.rows ?? source;
     const onRow = () => {

@@ -17,4 +17,6 @@ export type { WatchTableOptions } from './watchTable.js';
 export { publish } from './publish.js';
 export type { PublishOptions } from './publish.js';
 export { ChangeFeed, changeFeed } from './changeFeed.js';
+export { changePosition, compareChangePositions } from './changePosition.js';
+export type { ChangePositionSource } from './changePosition.js';
 export type { ChangeFeedEvent, ChangeFeedOptions, ChangeItem } from './changeFeed.js';
