@@ -230,6 +230,18 @@ export function changeFeedBehaviors(db: () => Database): void {
     await second.return();
   });
 
+  it('writes acks that arrive after the feed ended when closed again (a sink finishing late)', async () => {
+    const table = await freshOutbox(db());
+    await publishMany(db(), table, 3);
+    const feed = changeFeed(db(), { consumer: 'c', table });
+    const items = await take(feed, 3);
+    await feed.return(); // the pipeline ended the feed; the sink still holds items 1–3
+    expect(await storedCursor(db(), table, 'c')).toBeUndefined();
+    feed.ack(items[2]!); // the sink finished them
+    await feed.close();
+    expect(await storedCursor(db(), table, 'c')).toBe(items[2]!.id);
+  });
+
   it('batches cursor writes: every ackBatchSize items, after ackIntervalMs, and at the end', async () => {
     const table = await freshOutbox(db());
     await publishMany(db(), table, 5);

@@ -8,6 +8,7 @@ import {
   checkSignal,
   show,
 } from '../../errors/validate.js';
+import type { ChangePositionSource } from './changePosition.js';
 import type { Database } from './Database.js';
 import { outboxNames, type OutboxNames, type OutboxOptions } from './outboxNames.js';
 
@@ -210,7 +211,7 @@ LIMIT $3`;
   }
 
   async return(): Promise<IteratorResult<ChangeItem<P>>> {
-    await this.#end(undefined);
+    await this.#endAndFlush();
     return { done: true, value: undefined };
   }
 
@@ -222,8 +223,10 @@ LIMIT $3`;
   /**
    * Marks `item` and every item delivered before it as processed; the cursor is written in
    * batches (`ackBatchSize`, `ackIntervalMs`) and when the feed ends. Ack in delivery order.
+   * Only `txid` and `id` are read, so a row copied from an item (or a parsed
+   * {@link changePosition}) will do. Acks after the feed ended are written by `flush()`.
    */
-  ack(item: ChangeItem<P>): void {
+  ack(item: ChangePositionSource): void {
     const position = { txid: item.txid, id: item.id };
     if (this.#acked ? !after(position, this.#acked) : !after(position, this.#stored)) return;
     this.#acked = position;
@@ -238,7 +241,7 @@ LIMIT $3`;
   }
 
   /** Same as {@link ChangeFeed.ack}: acknowledging an item acknowledges all before it. */
-  ackUpTo(item: ChangeItem<P>): void {
+  ackUpTo(item: ChangePositionSource): void {
     this.ack(item);
   }
 
@@ -250,9 +253,18 @@ LIMIT $3`;
     if (this.#acked) await this.#write(true);
   }
 
-  /** Ends the feed (like `return()`): stops listening and timers, writes acknowledged items. */
+  /**
+   * Ends the feed (like `return()`): stops listening and timers, writes acknowledged items —
+   * also those acknowledged after the feed ended (call it again, or `flush()`, for those).
+   */
   async close(): Promise<void> {
+    await this.#endAndFlush();
+  }
+
+  /** Ends the feed, then writes acks that came after it ended (a sink finishing its last rows). */
+  async #endAndFlush(): Promise<void> {
     await this.#end(undefined);
+    if (this.#acked) await this.flush().catch(() => undefined); // failures: 'ackError' events
   }
 
   async #next(): Promise<IteratorResult<ChangeItem<P>>> {
