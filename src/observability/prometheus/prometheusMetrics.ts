@@ -9,6 +9,7 @@ import { checkRegistry } from './checkRegistry.js';
 import { MetricRegistrar } from './MetricRegistrar.js';
 import { monitorMetrics, type MetricsMonitor } from './monitorMetrics.js';
 import { policyMetrics, type MetricsPolicy } from './policyMetrics.js';
+import { sinkMetrics, type MetricsSink, type SinkBuckets } from './sinkMetrics.js';
 
 /** Histogram buckets of {@link prometheusMetrics}, in seconds (upper bounds, increasing). */
 export interface MetricBuckets {
@@ -18,6 +19,10 @@ export interface MetricBuckets {
   readonly stream?: readonly number[];
   /** For `stream_first_item_seconds`. Default: 1 ms to 30 s (1, 5, 10, 50, 100, 250, 500 ms, 1, 2.5, 5, 10, 30 s). */
   readonly firstItem?: readonly number[];
+  /** For `sink_lag_seconds`. Default: 1 ms to 30 s (1, 5, 10, 50, 100, 250, 500 ms, 1, 2.5, 5, 10, 30 s). */
+  readonly sinkLag?: readonly number[];
+  /** For `changefeed_page_duration_seconds`. Default: as `request`, 1 ms to 10 s. */
+  readonly changeFeedPage?: readonly number[];
 }
 
 /** Options of {@link prometheusMetrics}. Every source is optional; give the ones you use. */
@@ -42,6 +47,35 @@ export interface PrometheusMetricsOptions {
   readonly monitors?: readonly MetricsMonitor[];
   /** A health check (e.g. `streamHealth()`), run when scraped: `stream_health_status`. Default: none. */
   readonly health?: HealthSource;
+  /**
+   * Sinks and sources whose `events` to count: `serveWebSocket()`'s sink, `exportToFile()`'s run,
+   * `changeFeed()`s — or `{ name, events }` to set the `sink` (`consumer`) label (see
+   * {@link MetricsSink}). Default: none. Each event costs a `Map` lookup and a few additions;
+   * counts start when the adapter subscribes (a file export's are complete if it is created
+   * before the next tick, its rows and bytes being cumulative). Labels are configured names and
+   * fixed sets, never client ids or paths. Metrics (after the prefix):
+   *
+   * | name | type | labels | meaning |
+   * | --- | --- | --- | --- |
+   * | `sink_items_total` | counter | `kind`, `sink`, `stream` | Items written: WebSocket data frames sent (one per client and item; `kind="websocket"`, by `stream`), rows handed to an export file (`kind="file"`, no `stream`). A failed or aborted export's rows are counted too. |
+   * | `sink_bytes_total` | counter | `kind`, `sink`, `stream` | Bytes written: WebSocket data frame text, bytes the export file took. |
+   * | `sink_dropped_total` | counter | `kind`, `sink`, `stream` | Frames dropped from slow clients' queues under `'dropOldest'` (WebSocket only). |
+   * | `sink_clients` | gauge | `sink` | WebSocket clients connected (those seen since the adapter subscribed). |
+   * | `sink_client_queue_depth_max` | gauge | `sink` | Largest client queue depth (frames), as each client last reported it (`'sent'`, `'drop'`, `'slowClient'`); a client's depth is forgotten when it disconnects. |
+   * | `sink_queued_frames` | gauge | `sink` | Sum of those depths over the connected clients. |
+   * | `sink_client_lag_items_max` | gauge | `sink` | Largest client lag in items (items the stream produced after the frame last sent to it). |
+   * | `sink_lag_seconds` | histogram | `sink` | Time frames waited in a client's queue before being sent (buckets `sinkLag`). |
+   * | `sink_disconnects_total` | counter | `sink`, `reason` | Clients gone, by reason: `closed`, `heartbeat`, `slow`, `shutdown`. |
+   * | `sink_client_errors_total` | counter | `sink`, `code` | Error frames answering client messages, by code (`malformed_message`, `bad_request`, `unknown_stream`, …). |
+   * | `sink_exports_total` | counter | `sink`, `outcome` | File export runs ended: `finished`, `failed`, `aborted`. |
+   * | `changefeed_rows_total` | counter | `consumer` | Rows a change feed read from the outbox. |
+   * | `changefeed_pages_total` | counter | `consumer` | Pages (queries) read, empty ones included. |
+   * | `changefeed_page_duration_seconds` | histogram | `consumer` | Time to read one page (buckets `changeFeedPage`). |
+   * | `changefeed_wakeups_total` | counter | `consumer`, `reason` | Wake-ups after an empty page: `notify`, `poll`. |
+   * | `changefeed_cursor_writes_total` | counter | `consumer` | Cursor writes (each acknowledges every item up to it; `'ack'` events). |
+   * | `changefeed_cursor_write_errors_total` | counter | `consumer` | Failed cursor writes (`'ackError'`; the items come again later). |
+   */
+  readonly sinks?: readonly MetricsSink[];
 }
 
 /**
@@ -62,17 +96,21 @@ export interface PrometheusMetrics {
   close(): void;
 }
 
-const DEFAULT_BUCKETS: EventBuckets = {
+const DEFAULT_BUCKETS: EventBuckets & SinkBuckets = {
   request: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   stream: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600],
   firstItem: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  sinkLag: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  changeFeedPage: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 };
 
 /**
  * Publishes the mediator's telemetry as prom-client metrics (issue 6, point 1): requests, streams
  * and notification handlers from `instrument()`'s events; buffers from `StreamMonitor`s;
  * retries, circuits, rejections, timeouts and dead letters from the policies' events; stream
- * health from a health check. Core code imports no prom-client: this adapter subscribes to it.
+ * health from a health check; items, bytes, drops, client queues and lag of the WebSocket and
+ * file sinks, and the change feeds' reads, from their events (issue 7, point 4). Core code
+ * imports no prom-client: this adapter subscribes to it.
  *
  * - **Cheap on the call path**: an event costs a `Map` lookup and a few additions on the
  *   adapter's own counts; prom-client is only touched when scraped (each metric's `collect()`).
@@ -106,11 +144,15 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
   const registry = checkRegistry(options.registry) ?? new Registry();
   const prefix = checkPrefix(options.prefix ?? 'fs_mediator_');
   checkObject('buckets', options.buckets);
-  const buckets: EventBuckets = {
+  const buckets: EventBuckets & SinkBuckets = {
     request: checkBuckets('buckets.request', options.buckets?.request) ?? DEFAULT_BUCKETS.request,
     stream: checkBuckets('buckets.stream', options.buckets?.stream) ?? DEFAULT_BUCKETS.stream,
     firstItem:
       checkBuckets('buckets.firstItem', options.buckets?.firstItem) ?? DEFAULT_BUCKETS.firstItem,
+    sinkLag: checkBuckets('buckets.sinkLag', options.buckets?.sinkLag) ?? DEFAULT_BUCKETS.sinkLag,
+    changeFeedPage:
+      checkBuckets('buckets.changeFeedPage', options.buckets?.changeFeedPage) ??
+      DEFAULT_BUCKETS.changeFeedPage,
   };
   const { instrumentation, health } = options;
   checkObject('instrumentation', instrumentation);
@@ -123,6 +165,16 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
   );
   checkObject('health', health);
   if (health !== undefined) checkMethods('health', health, 'check');
+  const sinks = checkArray('sinks', options.sinks);
+  sinks.forEach((sink, i) => {
+    checkEvents(`sinks[${i}]`, sink);
+    const name: unknown = sink.name;
+    if (name !== undefined && (typeof name !== 'string' || name === '')) {
+      throw new TypeError(
+        `Option 'sinks[${i}].name' must be a non-empty string, got ${show(name)}.`,
+      );
+    }
+  });
 
   const registrar = new MetricRegistrar(registry as Registry, prefix);
   const subscriptions: Subscription[] = [];
@@ -133,6 +185,7 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
     if (policies.length > 0) subscriptions.push(...policyMetrics(registrar, policies));
     if (monitors.length > 0) monitorMetrics(registrar, monitors);
     if (health !== undefined) healthMetrics(registrar, health);
+    if (sinks.length > 0) subscriptions.push(...sinkMetrics(registrar, sinks, buckets));
   } catch (error) {
     // A name already taken in the registry: leave it as it was.
     for (const s of subscriptions) s.unsubscribe();
