@@ -17,7 +17,13 @@
  * reads it, so batching cannot make it 10× faster than itself; it amortises the consumer's
  * `await`, which is only part of that cost. A `function*` handler + batch(100) ≈ 21, a handler
  * yielding arrays of 100 ≈ 10 (5× and 11× the raw generator).
+ *
+ * The peers' paths (issue 8) — IxJS, RxJS `from()`, Node `Readable.from()`, RxJS `mergeMap` and
+ * p-map as parallel stages — are measured against the same floor, source and consumer; they are
+ * informative (no goal), as is their linearity.
  */
+import { Readable } from 'node:stream';
+import pMap, { pMapIterable, pMapStop } from 'p-map';
 import { bufferCount, from, mergeMap, Observable, range } from 'rxjs';
 import { eachValueFrom } from 'rxjs-for-await';
 import { createMediator, handler, StreamRequest } from '../../src/index.js';
@@ -126,6 +132,27 @@ function sumBatches$(batches: Observable<readonly number[]>): Promise<number> {
   });
 }
 
+/** The per-item consumer on the RxJS side: subscribes and sums every item. */
+function sumItems$(items: Observable<number>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let sum = 0;
+    items.subscribe({
+      next: (item) => {
+        sum += item;
+      },
+      error: reject,
+      complete: () => resolve(sum),
+    });
+  });
+}
+
+/** Sums the array p-map resolves with (p-map collects every result before it resolves). */
+async function sumArray(items: Promise<readonly number[]>): Promise<number> {
+  let sum = 0;
+  for (const item of await items) sum += item;
+  return sum;
+}
+
 /** The async no-op of the parallel cases: hands the batch on, one promise per task. */
 const asyncNoop = async <T>(value: T): Promise<T> => value;
 
@@ -150,6 +177,18 @@ const batchParallel = (n: number): Promise<number> =>
 
 const chunkedBridge = (n: number): Promise<number> =>
   sumItems(mediator.createStream(new ChunkedRange(n)));
+
+/** The peers' per-item paths over the same source, for throughput and linearity. */
+const rawGenerator = (n: number): Promise<number> => sumItems(countTo(n));
+const rxjsFrom = (n: number): Promise<number> => sumItems$(from(countTo(n)));
+const readableFrom = (n: number): Promise<number> =>
+  sumItems(Readable.from(countTo(n)) as AsyncIterable<number>);
+
+/** IxJS is loaded by the cases that use it only (≈ 0.2 s), not by every benchmark child. */
+async function ixFromPath(): Promise<(n: number) => Promise<number>> {
+  const { from: ixFrom } = await import('ix/asynciterable');
+  return (n) => sumItems(ixFrom(countTo(n)));
+}
 
 /** Items per stream of the throughput cases. */
 const N = 10_000;
@@ -258,6 +297,109 @@ const throughputCases: BenchCase[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
+// The peers' per-item paths and parallel stages, each against the same floor (informative)
+
+const peerThroughputCases: BenchCase[] = [
+  {
+    name: 'stream-ixjs-vs-generator',
+    title: `for await over IxJS from(async*) vs the raw async* drained by for await (${N} items per stream; IxJS 7 ships its async generators down-levelled by tslib and awaits an identity selector per item)`,
+    async setup() {
+      const ixPath = await ixFromPath();
+      return {
+        baseline: streamSide('for await (x of asyncGenerator)', N, () => rawGenerator(N)),
+        candidate: streamSide('for await (x of IxJS from(asyncGenerator))', N, () => ixPath(N)),
+      };
+    },
+  },
+  {
+    name: 'stream-rxjs-from-vs-generator',
+    title: `RxJS from(async*) subscribed, summing each item in next(), vs the raw async* drained by for await (${N} items per stream)`,
+    setup: () => ({
+      baseline: streamSide('for await (x of asyncGenerator)', N, () => rawGenerator(N)),
+      candidate: streamSide('from(asyncGenerator).subscribe(next)', N, () => rxjsFrom(N)),
+    }),
+  },
+  {
+    name: 'stream-readable-from-vs-generator',
+    title: `for await over Node Readable.from(async*) (object mode, highWaterMark 1) vs the raw async* drained by for await (${N} items per stream)`,
+    setup: () => ({
+      baseline: streamSide('for await (x of asyncGenerator)', N, () => rawGenerator(N)),
+      candidate: streamSide('for await (x of Readable.from(asyncGenerator))', N, () =>
+        readableFrom(N),
+      ),
+    }),
+  },
+  {
+    name: 'parallel-noop-vs-rxjs-mergeMap',
+    title: `createStream(async*).pipe(parallel(async no-op, {concurrency: 4})) vs RxJS from(async*).pipe(mergeMap(async no-op, 4)) subscribed (${N} items, per item; parallel keeps order, mergeMap does not)`,
+    setup: () => ({
+      baseline: streamSide('from(gen).pipe(mergeMap(noop, 4)).subscribe(next)', N, () =>
+        sumItems$(from(countTo(N)).pipe(mergeMap(asyncNoop<number>, 4))),
+      ),
+      candidate: streamSide('createStream(req).pipe(parallel(noop, 4))', N, () =>
+        sumItems(
+          mediator
+            .createStream(new CountTo(N))
+            .pipe(parallel(asyncNoop<number>, { concurrency: 4 })),
+        ),
+      ),
+    }),
+  },
+  {
+    name: 'parallel-noop-vs-p-map',
+    title: `createStream(async*).pipe(parallel(async no-op, {concurrency: 4})) vs p-map pMap(async*, async no-op, {concurrency: 4}) (${N} items; pMap resolves with the whole array, which is then summed)`,
+    setup: () => ({
+      baseline: streamSide('sum(await pMap(gen, noop, {concurrency: 4}))', N, () =>
+        sumArray(pMap(countTo(N), asyncNoop<number>, { concurrency: 4 })),
+      ),
+      candidate: streamSide('createStream(req).pipe(parallel(noop, 4))', N, () =>
+        sumItems(
+          mediator
+            .createStream(new CountTo(N))
+            .pipe(parallel(asyncNoop<number>, { concurrency: 4 })),
+        ),
+      ),
+    }),
+  },
+  {
+    name: 'parallel-1ms-vs-rxjs-mergeMap',
+    title:
+      'createStream(async* of 40).pipe(parallel(1 ms timer task, {concurrency: 4})) vs RxJS from(async* of 40).pipe(mergeMap(task, 4)) subscribed',
+    setup() {
+      const n = 40;
+      return {
+        baseline: streamSide('from(gen).pipe(mergeMap(task, 4)).subscribe(next)', n, () =>
+          sumItems$(from(countTo(n)).pipe(mergeMap(wait1ms, 4))),
+        ),
+        candidate: streamSide('createStream(req).pipe(parallel(task, 4))', n, () =>
+          sumItems(
+            mediator.createStream(new CountTo(n)).pipe(parallel(wait1ms, { concurrency: 4 })),
+          ),
+        ),
+      };
+    },
+  },
+  {
+    name: 'parallel-1ms-vs-p-map',
+    title:
+      'createStream(async* of 40).pipe(parallel(1 ms timer task, {concurrency: 4})) vs p-map pMap(async* of 40, task, {concurrency: 4})',
+    setup() {
+      const n = 40;
+      return {
+        baseline: streamSide('sum(await pMap(gen, task, {concurrency: 4}))', n, () =>
+          sumArray(pMap(countTo(n), wait1ms, { concurrency: 4 })),
+        ),
+        candidate: streamSide('createStream(req).pipe(parallel(task, 4))', n, () =>
+          sumItems(
+            mediator.createStream(new CountTo(n)).pipe(parallel(wait1ms, { concurrency: 4 })),
+          ),
+        ),
+      };
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
 // Linearity: ns per item of one long stream ÷ ns per item of a 10,000-item stream, same path
 
 const SMALL = 10_000;
@@ -282,6 +424,21 @@ function linearity(
   };
 }
 
+/** The linearity of a peer's path (or the floor's): informative, the goal is ours. */
+function peerLinearity(
+  name: string,
+  path: string,
+  load: () => Promise<(n: number) => Promise<number>>,
+): BenchCase {
+  const { goal: _goal, ...bench } = linearity(name, path, () => Promise.resolve(0));
+  return {
+    ...bench,
+    async setup(context) {
+      return linearity(name, path, await load()).setup(context);
+    },
+  };
+}
+
 const linearityCases: BenchCase[] = [
   linearity('per-item', 'createStream(async*)', perItem),
   linearity(
@@ -296,6 +453,11 @@ const linearityCases: BenchCase[] = [
     'createStream(async*).pipe(batch(100), parallel(noop, 4))',
     batchParallel,
   ),
+  // No IxJS row: at ≈ 10 µs per item (see stream-ixjs-vs-generator), its 1,000,000-item streams
+  // would take minutes of a full run.
+  peerLinearity('generator', 'the raw async* (the floor)', async () => rawGenerator),
+  peerLinearity('rxjs-from', 'RxJS from(async*) subscribed', async () => rxjsFrom),
+  peerLinearity('readable-from', 'Node Readable.from(async*)', async () => readableFrom),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -485,6 +647,37 @@ async function slowRuns(): Promise<SlowRun[]> {
         ),
     },
     {
+      label: 'Node Readable.from(gen) (highWaterMark 1), slow for await',
+      bound: null,
+      run: (probe, total) =>
+        consumeItemsSlowly(Readable.from(probe.open()) as AsyncIterable<number>, probe, total),
+    },
+    {
+      label: 'p-map pMapIterable(gen, noop, {concurrency: 4}) (backpressure 4), slow for await',
+      bound: null,
+      run: (probe, total) =>
+        consumeItemsSlowly(
+          pMapIterable(probe.open(), asyncNoop<number>, { concurrency: 4 }),
+          probe,
+          total,
+        ),
+    },
+    {
+      label: 'p-map pMap(gen, slow task per item, {concurrency: 4}) (results kept in its array)',
+      bound: null,
+      run: async (probe, total) => {
+        await pMap(
+          probe.open(),
+          async (item: number) => {
+            if (probe.consumed >= total || probe.capped) return pMapStop;
+            if (++probe.consumed % SLOW_EVERY === 0) await yieldToEventLoop();
+            return item;
+          },
+          { concurrency: 4 },
+        );
+      },
+    },
+    {
       label: 'IxJS from(RxJS from(gen)) (Observable → AsyncIterable), slow for await',
       bound: null,
       run: (probe, total) => consumeItemsSlowly(ixFrom(from(probe.open())), probe, total),
@@ -572,6 +765,7 @@ const slowConsumerReport: ReportCase = {
 
 export const streamCases: readonly (BenchCase | ReportCase)[] = [
   ...throughputCases.map(steadyState),
+  ...peerThroughputCases.map(steadyState),
   ...linearityCases.map(steadyState),
   slowConsumerReport,
 ];
