@@ -69,6 +69,13 @@ export interface BenchCase {
   /** Goal from the issue; absent for informative comparisons. */
   readonly goal?: Goal;
   /**
+   * Why the goal is missed, as found by profiling (`--cpu-prof`): printed under "Misses" in
+   * RESULTS.md whenever this case misses its goal. Plain Markdown, one or two sentences.
+   */
+  readonly missNote?: string;
+  /** Drawn in the headline chart (results/chart.svg) and meant for the README's table. */
+  readonly headline?: boolean;
+  /**
    * When given, every run of either side must return `iterations × checksumPerOp`: proves both
    * sides did the same work and that the work was not optimised away.
    */
@@ -131,7 +138,11 @@ export interface ProtocolOptions {
 }
 
 export const FULL: ProtocolOptions = { rounds: 10, minRunMs: 50, warmupMs: 400 };
-export const QUICK: ProtocolOptions = { rounds: 4, minRunMs: 15, warmupMs: 50 };
+/**
+ * `--quick`: proves the suite still runs (CI), timings not judged. Two rounds still alternate which
+ * side goes first; with ~55 cases in one shared child this keeps the whole run well under a minute.
+ */
+export const QUICK: ProtocolOptions = { rounds: 2, minRunMs: 10, warmupMs: 25 };
 
 /**
  * One round: each side's ns per op (per item for sides with `itemsPerOp`) and the ratio

@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- [--quick] [--processes N] [--rounds N] [--min-run-ms N] [filter …]]`
+ * `npm run bench [-- [--quick] [--record | --no-record] [--processes N] [--rounds N]
+ *   [--min-run-ms N] [--warmup-ms N] [--tsx] [filter …]]`
  *
  * The parent spawns one fresh process per (process index, case) — `node --expose-gc --import
  * ./benchmarks/loader.mjs benchmarks/run.ts --child <case>` — each running the interleaved
@@ -7,6 +8,16 @@
  * combines the per-process ratios (median across processes, min–max shown), prints a table and
  * writes benchmarks/results/latest.json. Goals are printed beside the ratios, informative only:
  * the exit code is 0 whatever the timings, non-zero only when a benchmark itself fails.
+ *
+ * The record (report/shouldRecord.ts): a full run of the whole suite with the default protocol
+ * also writes benchmarks/RESULTS.md, results/record.json and results/chart.svg; a filtered run or
+ * one with protocol flags does so only with `--record`; `--no-record` skips it; `--quick` never
+ * records. `npx tsx benchmarks/report/compare.ts` then guards against regressions (latest vs
+ * record) and `npx tsx benchmarks/report/renderChart.ts` redraws the chart from the record.
+ *
+ * `--quick` (CI: checks the suite still runs, timings not judged) uses the QUICK protocol, one
+ * process, smaller stream sizes, and runs every comparison in one shared child process: loading
+ * the TypeScript costs ~1.3 s per child, which dominated a quick run.
  *
  * Three kinds of output: time ratios (candidate ÷ baseline ns, lower is better; per item for
  * stream sides), throughput comparisons for cases whose goal is a speed-up (candidate items/s ÷
@@ -28,11 +39,13 @@
  * `node --cpu-prof --import ./benchmarks/loader.mjs benchmarks/run.ts --child send-vs-direct`.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dispatchCases } from './cases/dispatch.js';
+import { integrationCases } from './cases/integrations.js';
 import { observabilityCases } from './cases/observability.js';
+import { peerCases } from './cases/peers.js';
 import { resilienceCases } from './cases/resilience.js';
 import { streamCases } from './cases/streams.js';
 import {
@@ -51,6 +64,10 @@ import {
   type ReportCase,
   type SuiteCase,
 } from './harness.js';
+import { RESULTS_VERSION, type BenchResults, type CaseSummary } from './report/BenchResults.js';
+import { fmtNs, fmtPer, fmtRate, fmtRatio } from './report/format.js';
+import { shouldRecord } from './report/shouldRecord.js';
+import { writeResults } from './report/writeResults.js';
 
 /** Every case of the suite; later issues append their modules here. */
 const SUITE: readonly SuiteCase[] = [
@@ -58,31 +75,40 @@ const SUITE: readonly SuiteCase[] = [
   ...streamCases,
   ...resilienceCases,
   ...observabilityCases,
+  ...peerCases,
+  ...integrationCases,
 ];
 
 const RESULT_MARK = '@@bench-result ';
 const runFile = fileURLToPath(import.meta.url);
 const loaderUrl = new URL('./loader.mjs', import.meta.url).href;
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+const benchmarksDir = fileURLToPath(new URL('.', import.meta.url));
 
 interface Args {
   readonly quick: boolean;
   /** Load the children's TypeScript with tsx instead of loader.mjs. */
   readonly tsx: boolean;
-  readonly child: string | undefined;
+  /** Case names a child runs, in order (several only in quick mode's shared child). */
+  readonly child: readonly string[] | undefined;
   readonly processes: number;
   readonly protocol: ProtocolOptions;
   readonly filters: readonly string[];
   /** Flags to forward to children unchanged. */
   readonly forward: readonly string[];
+  /** Flags that change the published protocol (a run with them is not recorded by default). */
+  readonly overrides: readonly string[];
+  /** `--record` / `--no-record`, or undefined for the default (see report/shouldRecord.ts). */
+  readonly record: boolean | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Args {
   let quick = false;
   let tsx = false;
-  let child: string | undefined;
+  let child: string[] | undefined;
   let processes: number | undefined;
+  let record: boolean | undefined;
+  const changed: string[] = [];
   const overrides: { -readonly [K in keyof ProtocolOptions]?: number } = {};
   const filters: string[] = [];
   const forward: string[] = [];
@@ -102,25 +128,38 @@ function parseArgs(argv: readonly string[]): Args {
         break;
       case '--tsx':
         tsx = true;
+        changed.push(arg);
         break;
-      case '--child':
-        child = argv[++i];
-        if (child === undefined) throw new TypeError('--child needs a case name.');
+      case '--record':
+        record = true;
         break;
+      case '--no-record':
+        record = false;
+        break;
+      case '--child': {
+        const names = argv[++i];
+        if (names === undefined) throw new TypeError('--child needs a case name.');
+        child = names.split(',');
+        break;
+      }
       case '--processes':
         processes = intArg(arg, argv[++i], 1);
+        changed.push(`${arg} ${processes}`);
         break;
       case '--rounds':
         overrides.rounds = intArg(arg, argv[++i], 1);
         forward.push(arg, String(overrides.rounds));
+        changed.push(`${arg} ${overrides.rounds}`);
         break;
       case '--min-run-ms':
         overrides.minRunMs = intArg(arg, argv[++i], 1);
         forward.push(arg, String(overrides.minRunMs));
+        changed.push(`${arg} ${overrides.minRunMs}`);
         break;
       case '--warmup-ms':
         overrides.warmupMs = intArg(arg, argv[++i], 0);
         forward.push(arg, String(overrides.warmupMs));
+        changed.push(`${arg} ${overrides.warmupMs}`);
         break;
       default:
         if (arg.startsWith('--')) throw new TypeError(`Unknown option ${arg}.`);
@@ -135,20 +174,27 @@ function parseArgs(argv: readonly string[]): Args {
     protocol: { ...(quick ? QUICK : FULL), ...overrides },
     filters,
     forward,
+    overrides: changed,
+    record,
   };
 }
 
-async function runChild(args: Args, name: string): Promise<void> {
+async function runChild(args: Args, names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    const started = performance.now();
+    const result = await runCase(args, name);
+    const ms = performance.now() - started;
+    process.stdout.write(`${RESULT_MARK}${JSON.stringify({ ms, result })}\n`);
+  }
+}
+
+async function runCase(args: Args, name: string): Promise<Report | ProcessResult> {
   const bench = SUITE.find((c) => c.name === name);
   if (bench === undefined)
     throw new TypeError(
       `No benchmark case named '${name}'. Cases: ${SUITE.map((c) => c.name).join(', ')}.`,
     );
-  if (isReportCase(bench)) {
-    const report = await bench.run({ quick: args.quick });
-    process.stdout.write(`${RESULT_MARK}${JSON.stringify(report)}\n`);
-    return;
-  }
+  if (isReportCase(bench)) return bench.run({ quick: args.quick });
   const result = await measure(bench, args.protocol, { quick: args.quick });
   if (!Number.isFinite(result.sink) || result.sink <= 0)
     throw new Error(`${name}: sink is ${result.sink}; the sides did no work.`);
@@ -156,10 +202,19 @@ async function runChild(args: Args, name: string): Promise<void> {
     `    ${name}: ratio ${fmtRatio(result.ratio.median)} (${fmtRatio(result.ratio.min)}–${fmtRatio(result.ratio.max)}), ` +
       `${fmtNs(result.baselineNs)} vs ${fmtNs(result.candidateNs)} ns/${result.unit}, sink ${result.sink}\n`,
   );
-  process.stdout.write(`${RESULT_MARK}${JSON.stringify(result)}\n`);
+  return result;
 }
 
-function spawnChild<R = ProcessResult>(args: Args, name: string): R {
+/** What a child measured for one case, and how long that took. */
+interface ChildResult<R> {
+  readonly result: R;
+  /** Wall time: of the whole child when it ran one case, of the case alone in a shared child. */
+  readonly ms: number;
+}
+
+/** Runs `names` in one fresh child process; one result per name, in order. */
+function spawnChild<R = ProcessResult>(args: Args, names: readonly string[]): ChildResult<R>[] {
+  const started = performance.now();
   const child = spawnSync(
     process.execPath,
     [
@@ -168,7 +223,7 @@ function spawnChild<R = ProcessResult>(args: Args, name: string): R {
       args.tsx ? 'tsx' : loaderUrl,
       runFile,
       '--child',
-      name,
+      names.join(','),
       ...args.forward,
     ],
     {
@@ -179,38 +234,21 @@ function spawnChild<R = ProcessResult>(args: Args, name: string): R {
     },
   );
   if (child.error) throw child.error;
-  const line = child.stdout.split('\n').find((l) => l.startsWith(RESULT_MARK));
-  if (child.status !== 0 || line === undefined) {
-    throw new Error(`Benchmark child '${name}' failed (exit ${child.status ?? child.signal}).`);
+  const lines = child.stdout.split('\n').filter((l) => l.startsWith(RESULT_MARK));
+  if (child.status !== 0 || lines.length !== names.length) {
+    throw new Error(
+      `Benchmark child '${names.join(',')}' failed (exit ${child.status ?? child.signal}).`,
+    );
   }
-  return JSON.parse(line.slice(RESULT_MARK.length)) as R;
+  const elapsed = performance.now() - started;
+  return lines.map((line) => {
+    const parsed = JSON.parse(line.slice(RESULT_MARK.length)) as ChildResult<R>;
+    return names.length === 1 ? { result: parsed.result, ms: elapsed } : parsed;
+  });
 }
 
-interface CaseSummary {
-  readonly name: string;
-  readonly title: string;
-  readonly baselineLabel: string;
-  readonly candidateLabel: string;
-  /** What the ns figures are per (`item` for stream sides). */
-  readonly unit: 'op' | 'item';
-  readonly baselineNs: number;
-  readonly candidateNs: number;
-  /** Median of the per-process median ratios (candidate ns ÷ baseline ns; lower is better). */
-  readonly ratio: number;
-  /** 1 ÷ ratio: candidate throughput ÷ baseline throughput (higher is better). */
-  readonly speedup: number;
-  /** Min–max of the per-process median ratios. */
-  readonly processSpread: { readonly min: number; readonly max: number };
-  /** Min–max of every round's ratio, all processes together. */
-  readonly roundSpread: { readonly min: number; readonly max: number };
-  readonly goal: BenchCase['goal'] | null;
-  /** Whether a full GC was forced before each timed run (see BenchCase.gcBeforeRuns). */
-  readonly gcBeforeRuns: boolean;
-  readonly verdict: ReturnType<typeof verdict>;
-  readonly processes: readonly ProcessResult[];
-}
-
-function summarise(bench: BenchCase, results: readonly ProcessResult[]): CaseSummary {
+function summarise(bench: BenchCase, runs: readonly ChildResult<ProcessResult>[]): CaseSummary {
+  const results = runs.map((r) => r.result);
   const ratios = results.map((r) => r.ratio.median);
   const roundRatios = results.flatMap((r) => r.rounds.map((round) => round.ratio));
   const ratio = median(ratios);
@@ -227,26 +265,14 @@ function summarise(bench: BenchCase, results: readonly ProcessResult[]): CaseSum
     processSpread: { min: Math.min(...ratios), max: Math.max(...ratios) },
     roundSpread: { min: Math.min(...roundRatios), max: Math.max(...roundRatios) },
     goal: bench.goal ?? null,
-    gcBeforeRuns: bench.gcBeforeRuns !== false,
     verdict: verdict(ratio, bench.goal),
+    missNote: bench.missNote ?? null,
+    headline: bench.headline === true,
+    gcBeforeRuns: bench.gcBeforeRuns !== false,
+    wallMs: runs.reduce((sum, r) => sum + r.ms, 0),
     processes: results,
   };
 }
-
-const fmtNs = (ns: number): string => (ns >= 1000 ? ns.toFixed(0) : ns.toFixed(1));
-const fmtRatio = (r: number): string => `${r.toFixed(2)}×`;
-function fmtRate(ns: number, unit: 'op' | 'item' = 'op'): string {
-  const perSecond = 1e9 / ns;
-  const scaled =
-    perSecond >= 1e6
-      ? `${(perSecond / 1e6).toFixed(2)} M`
-      : perSecond >= 1e4
-        ? `${(perSecond / 1e3).toFixed(1)} k`
-        : perSecond.toFixed(0);
-  return `${scaled} ${unit}s/s`;
-}
-const fmtPer = (ns: number, unit: 'op' | 'item'): string =>
-  unit === 'item' ? `${fmtNs(ns)}/item` : fmtNs(ns);
 
 /** Left-aligned text columns, right-aligned `numeric` ones. */
 function printRows(
@@ -367,6 +393,13 @@ async function runParent(args: Args): Promise<void> {
       `No case matches ${args.filters.join(', ')}. Cases: ${SUITE.map((c) => c.name).join(', ')}.`,
     );
   }
+  // Decided first, so `--quick --record` fails before anything runs.
+  const decision = shouldRecord({
+    quick: args.quick,
+    filters: args.filters,
+    overrides: args.overrides,
+    record: args.record,
+  });
   const { rounds, minRunMs, warmupMs } = args.protocol;
   console.log(
     `fs-mediator benchmarks${args.quick ? ' (quick)' : ''}: ${cases.length} case(s) × ${args.processes} process(es) ` +
@@ -379,15 +412,24 @@ async function runParent(args: Args): Promise<void> {
   );
 
   const started = Date.now();
-  const results = new Map<string, ProcessResult[]>(cases.map((c) => [c.name, []]));
+  const results = new Map<string, ChildResult<ProcessResult>[]>(cases.map((c) => [c.name, []]));
   // Process index outermost: a transient slowdown lands on different cases' runs, not on all of one case's.
   for (let p = 0; p < args.processes; p++) {
     process.stderr.write(`  process ${p + 1}/${args.processes}\n`);
-    for (const bench of cases) results.get(bench.name)!.push(spawnChild(args, bench.name));
+    if (args.quick && cases.length > 0) {
+      const runs = spawnChild(
+        args,
+        cases.map((c) => c.name),
+      );
+      runs.forEach((run, i) => results.get(cases[i]!.name)!.push(run));
+    } else {
+      for (const bench of cases) results.get(bench.name)!.push(...spawnChild(args, [bench.name]));
+    }
   }
   const reports = reportCases.map((bench) => {
     process.stderr.write(`  report ${bench.name}\n`);
-    return { bench, report: spawnChild<Report>(args, bench.name) };
+    const [run] = spawnChild<Report>(args, [bench.name]);
+    return { bench, report: run!.result, ms: run!.ms };
   });
   const summaries = cases.map((c) => summarise(c, results.get(c.name)!));
   const sink = summaries.reduce((s, c) => s + c.processes.reduce((t, p) => t + p.sink, 0), 0);
@@ -408,23 +450,35 @@ async function runParent(args: Args): Promise<void> {
   console.log(
     summaries.length > 0 ? `\nChecksums verified on every run; sink ${sink}. ${took}` : `\n${took}`,
   );
+  const slowest = [
+    ...summaries.map((s) => [s.name, s.wallMs] as const),
+    ...reports.map((r) => [r.bench.name, r.ms] as const),
+  ]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5);
+  console.log(
+    `Slowest${args.quick ? ' (in the shared child)' : ' (children, all processes)'}: ${slowest.map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`).join(', ')}.`,
+  );
   console.log('Goals are informative: a MISS does not fail the run.');
 
-  mkdirSync(resultsDir, { recursive: true });
-  const file = `${resultsDir}latest.json`;
-  const report = {
+  const argv = process.argv.slice(2);
+  const output: BenchResults = {
+    version: RESULTS_VERSION,
     date: new Date().toISOString(),
-    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trimEnd(),
+    command: argv.length === 0 ? 'npm run bench' : `npm run bench -- ${argv.join(' ')}`,
     machine: {
       node: process.version,
       v8: process.versions.v8,
       platform: `${os.platform()}/${os.arch()}`,
-      cpu: os.cpus()[0]?.model ?? 'unknown',
+      cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
       cpus: os.cpus().length,
+      memoryBytes: os.totalmem(),
     },
     mode: args.quick ? 'quick' : 'full',
+    filters: args.filters,
     loader: args.tsx ? 'tsx' : 'benchmarks/loader.mjs',
     processes: args.processes,
+    sharedProcess: args.quick,
     protocol: args.protocol,
     cases: summaries,
     reports: reports.map(({ bench, report }) => ({
@@ -433,8 +487,11 @@ async function runParent(args: Args): Promise<void> {
       ...report,
     })),
   };
-  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`Wrote ${file}`);
+  const written = writeResults(output, { dir: benchmarksDir, record: decision.record });
+  console.log(
+    `Wrote ${written.map((f) => relative(repoRoot, f)).join(', ')} ` +
+      `(${decision.record ? 'recorded' : 'not recorded'}: ${decision.reason}).`,
+  );
 }
 
 async function main(): Promise<void> {
