@@ -54,6 +54,7 @@ import {
   ProgressLine,
   RateWindow,
   seconds,
+  stopConditions,
   type Output,
 } from './support/terminal.js';
 
@@ -335,7 +336,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       `  prices.watch (push, ~10,000 ticks/s) → ${TICK_BUFFER}-tick buffer, 'dropOldest' → slow dashboard: lossy, ticks are dropped`,
       `  metrics: ${server.url}`,
       `  health:  ${server.url.replace(/\/metrics$/, '/health')}`,
-      `  stops ${stopConditions(items, durationMs)}`,
+      `  stops ${stopConditions(items, durationMs, 'orders')}`,
       '',
     ].join('\n'),
   );
@@ -430,14 +431,6 @@ export function formatSummary(s: DemoSummary): string {
     `  health             ${s.health}${s.worstHealth === s.health ? '' : ` (worst seen: ${s.worstHealth})`}`,
     '',
   ].join('\n');
-}
-
-function stopConditions(items: number, durationMs: number): string {
-  const when = [];
-  if (items !== Infinity) when.push(`after ${count(items)} orders`);
-  if (durationMs !== Infinity) when.push(`after ${seconds(durationMs)}`);
-  when.push('on Ctrl-C');
-  return when.join(', or ');
 }
 
 // ---------------------------------------------------------------------------------------------

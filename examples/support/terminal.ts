@@ -70,3 +70,12 @@ export function seconds(ms: number): string {
 export function percent(ratio: number): string {
   return `${Math.round(ratio * 100)}%`;
 }
+
+/** When a job stops, as printed: `after 1,000 orders, or after 5.0s, or on Ctrl-C`. */
+export function stopConditions(items: number, durationMs: number, noun: string): string {
+  const when = [];
+  if (items !== Infinity) when.push(`after ${count(items)} ${noun}`);
+  if (durationMs !== Infinity) when.push(`after ${seconds(durationMs)}`);
+  when.push('on Ctrl-C');
+  return when.join(', or ');
+}
