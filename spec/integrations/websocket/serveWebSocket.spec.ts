@@ -517,3 +517,66 @@ describe('serveWebSocket with a mediator stream', () => {
     expect(handled.started).toEqual(['c1']);
   });
 });
+
+describe('serveWebSocket when its own event loop is blocked', () => {
+  /** Blocks the event loop, as a synchronous PGlite (WASM) query or a GC pause does. */
+  const busyWait = (ms: number): void => {
+    const end = performance.now() + ms;
+    while (performance.now() < end);
+  };
+
+  // Regression: the stall verdict compared wall time with `stallMs` as soon as the loop came back,
+  // before the I/O phase had run the send callbacks that show a healthy client draining.
+  it.each(['dropOldest', 'disconnect'] as const)(
+    "'%s' judges no healthy client stalled after the loop was blocked for longer than stallMs",
+    async (policy) => {
+      const total = 600;
+      const clientQueue = 8;
+      const stallMs = 100; // time enough for the second client to get the newest frame
+      const gate = deferred();
+      const { state, factory } = probeSource(big, total, gate.promise);
+      const { sink, events } = await serve({
+        streams: { s: factory },
+        policy,
+        clientQueue,
+        stallMs,
+        maxBufferedBytes: 65_536,
+      });
+      const [first, second] = [await connect(sink.url), await connect(sink.url)];
+      for (const client of [first, second]) {
+        client.send({ subscribe: 's' });
+        await client.frame((f) => f.subscribed === true);
+      }
+      // The first client stops reading until its queue in the sink is full (every frame up to the
+      // newest queued for it). Then, while the sink sends the newest frame to the second client,
+      // the first one reads again and the loop is blocked for 3 × stallMs: the shared stream
+      // decides next, before the I/O phase that would show the first client draining.
+      first.stall();
+      let sentToFirst = 0;
+      let pausedAt = 0;
+      sink.events.subscribe((event) => {
+        if (event.type !== 'sent') return;
+        if (event.clientId === 1) sentToFirst = event.seq;
+        else if (pausedAt === 0 && event.lagItems === 0 && event.seq - sentToFirst >= clientQueue) {
+          pausedAt = event.seq;
+          first.resume();
+          busyWait(3 * stallMs);
+        }
+      });
+      gate.resolve();
+
+      for (const client of [first, second]) {
+        await until(
+          () =>
+            client.frames.some((f) => f.end === true) ||
+            client.socket.readyState === client.socket.CLOSED,
+        );
+      }
+      expect(pausedAt).toBeGreaterThan(0);
+      expect(events.filter((e) => e.type === 'drop' || e.type === 'slowClient')).toEqual([]);
+      expect(seqs(first.data())).toEqual(range(1, total));
+      expect(seqs(second.data())).toEqual(range(1, total));
+      expect(state.pulled).toBe(total);
+    },
+  );
+});

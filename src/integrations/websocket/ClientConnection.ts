@@ -29,8 +29,21 @@ export class ClientConnection {
   readonly subscriptions = new Map<string, SharedStream>();
   drops = 0;
   sent = 0;
-  /** `performance.now()` when the queue last became full; -1 while it has room. */
-  fullSince = -1;
+  /**
+   * -1 while the queue has room; else `performance.now()` when the window in which it must make
+   * send progress began: when the queue became full, or later, when a shared stream restarted the
+   * window because the event loop had been blocked.
+   */
+  stallWindowStart = -1;
+  /** Restarts of the current window (bounded: a blocked loop must not hold back a verdict for good). */
+  windowRestarts = 0;
+  /** Counts the times a full queue got room by sending: a stream judging a stall compares it. */
+  progress = 0;
+  /**
+   * Judged stalled by a shared stream (see `SharedStream`); streams then go on without waiting
+   * for it. Cleared by the next send progress.
+   */
+  stalled = false;
   readonly #queue: FrameQueue;
   #blocked = false;
   #alive = true;
@@ -80,9 +93,12 @@ export class ClientConnection {
     return !this.#closing && this.#queue.dataSize < this.owner.options.clientQueue;
   }
 
-  /** True once the queue has stayed full for `stallMs` (measured at `now`). */
+  /**
+   * True once the queue has stayed full for `stallMs` (wall time, measured at `now`): at shutdown
+   * such a client is terminated rather than sent a close frame it would not read.
+   */
   stalledAt(now: number): boolean {
-    return this.fullSince >= 0 && now - this.fullSince >= this.owner.options.stallMs;
+    return this.stallWindowStart >= 0 && now - this.stallWindowStart >= this.owner.options.stallMs;
   }
 
   /** Queues a frame, applying the slow-client policy when the queue is full. */
@@ -120,8 +136,9 @@ export class ClientConnection {
       // 'block': a client subscribed to several streams may go over by one frame per stream.
     }
     this.#queue.push(frame);
-    if (this.fullSince < 0 && this.#queue.dataSize >= options.clientQueue) {
-      this.fullSince = performance.now();
+    if (this.stallWindowStart < 0 && this.#queue.dataSize >= options.clientQueue) {
+      this.stallWindowStart = performance.now();
+      this.windowRestarts = 0;
     }
     this.#pump();
   }
@@ -193,7 +210,8 @@ export class ClientConnection {
     if (this.#closing) return;
     this.#closing = true;
     this.#queue.clear();
-    this.fullSince = -1;
+    this.stallWindowStart = -1;
+    this.stalled = false;
     for (const stream of this.subscriptions.values()) stream.remove(this);
     this.subscriptions.clear();
   }
@@ -235,7 +253,9 @@ export class ClientConnection {
     }
     // Only streams that could be waiting on this client need a wake-up.
     if (sentData && hadNoRoom) {
-      this.fullSince = -1;
+      this.stallWindowStart = -1;
+      this.progress++;
+      this.stalled = false;
       for (const stream of this.subscriptions.values()) stream.wake();
     }
   }

@@ -9,6 +9,30 @@ import type { WebSocketSinkEvent } from './WebSocketSinkEvent.js';
 /** Items read between two yields to the event loop. */
 const YIELD_EVERY = 64;
 
+/**
+ * Event-loop turns a full client whose window is up gets to show send progress before it is
+ * judged stalled. After the server's own loop was blocked (a synchronous PGlite query, a GC pause),
+ * timers run before the I/O phase, so the send callbacks that would show a healthy client draining
+ * have not run yet. Two turns cover a reader in the same process: its read, then our write.
+ */
+const CONFIRM_TURNS = 2;
+
+/** What `#waitBeforePull` returns when full clients are past their window and need a verdict. */
+const CONFIRM = -1;
+
+/**
+ * How late (ms) a check may come after a client's window ended before the window is restarted:
+ * that late, the event loop (or this stream) was blocked and could not watch the client's socket.
+ */
+const lateAfter = (stallMs: number): number => Math.max(10, stallMs / 4);
+
+/**
+ * Restarts of one client's window without send progress in between. A loop blocked that often
+ * is overloaded rather than paused; a verdict is then due, or a stalled client would hold back
+ * the others for good.
+ */
+const MAX_WINDOW_RESTARTS = 3;
+
 /** @internal What a shared stream needs from its sink. */
 export interface StreamOwner {
   readonly name: string;
@@ -22,8 +46,12 @@ export interface StreamOwner {
 /**
  * One upstream pull shared by every client subscribed to the same name with equal parameters.
  * Reads one item at a time, only when the policy allows: under `'block'` when every client's
- * queue has room; otherwise when every client has room or has been full for `stallMs` (a stalled
- * client then drops or is disconnected, and nobody waits for it again until it has caught up).
+ * queue has room; otherwise when every client has room or is stalled (a stalled client then drops
+ * or is disconnected, and nobody waits for it again until it makes send progress).
+ *
+ * Stalled means full with no send progress for `stallMs` while the server could see progress: a
+ * window checked late (the loop was blocked past its end) starts over, and a window that ends is
+ * confirmed only after {@link CONFIRM_TURNS} turns of the event loop have run its I/O phase.
  * Opened on the first subscriber; closed (abort + iterator `return()`) when the last leaves.
  * @internal
  */
@@ -80,24 +108,65 @@ export class SharedStream {
   }
 
   /**
-   * 0 when the next item may be read; otherwise how long (ms) until a full client counts as
-   * stalled, or Infinity to wait for a wake-up. Under `'block'` every client must have room; under
-   * the other policies a full client is waited for only until it has been full for `stallMs`.
+   * 0 when the next item may be read; CONFIRM when a full client is past its window and not yet
+   * judged; otherwise how long (ms) until the first window ends (so that each end is watched on
+   * time), or Infinity to wait for a wake-up. Under `'block'` every client must have room.
    */
   #waitBeforePull(): number {
     if (this.clients.size === 0) return Infinity;
-    const block = this.owner.policy === 'block';
-    let wait = 0;
+    const { policy, stallMs } = this.owner;
+    let wait = Infinity;
     let now = -1;
     for (const client of this.clients) {
       if (client.hasRoom) continue;
-      if (block) return Infinity;
+      if (policy === 'block') return Infinity;
+      if (client.stalled || stallMs === 0) continue;
       if (now < 0) now = performance.now();
-      if (!client.stalledAt(now)) {
-        wait = Math.max(wait, client.fullSince + this.owner.stallMs - now);
+      const late = now - client.stallWindowStart - stallMs;
+      if (late > lateAfter(stallMs) && client.windowRestarts < MAX_WINDOW_RESTARTS) {
+        // Nobody watched the end of this window: count from now, when the loop runs again.
+        client.stallWindowStart = now;
+        client.windowRestarts++;
+        wait = Math.min(wait, stallMs);
+      } else if (late < 0) {
+        wait = Math.min(wait, -late);
+      } else {
+        return CONFIRM;
       }
     }
-    return wait;
+    return wait === Infinity ? 0 : wait;
+  }
+
+  /**
+   * Judges the full clients whose window is up: a client that still has made no send progress
+   * after {@link CONFIRM_TURNS} more turns of the event loop (I/O phases included) is stalled,
+   * unless those turns themselves were blocked (then its window starts over).
+   */
+  async #judgeStalls(): Promise<void> {
+    const stallMs = this.owner.stallMs;
+    const started = performance.now();
+    const suspects: ClientConnection[] = [];
+    const marks: number[] = [];
+    for (const client of this.clients) {
+      if (client.hasRoom || client.stalled || client.stallWindowStart + stallMs > started) continue;
+      suspects.push(client);
+      marks.push(client.progress);
+    }
+    for (let turn = 0; turn < CONFIRM_TURNS; turn++) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const now = performance.now();
+    const blocked = now - started > lateAfter(stallMs);
+    for (let i = 0; i < suspects.length; i++) {
+      const client = suspects[i]!;
+      if (client.progress !== marks[i] || client.hasRoom) continue;
+      if (blocked && client.windowRestarts < MAX_WINDOW_RESTARTS) {
+        client.stallWindowStart = now;
+        client.windowRestarts++;
+      } else {
+        client.stalled = true;
+      }
+    }
   }
 
   #waitForRoom(ms: number): Promise<void> {
@@ -138,8 +207,8 @@ export class SharedStream {
       this.#iterator = iterator;
       if (this.#closed) return; // every client left while the factory ran
       for (;;) {
-        for (let wait = this.#waitBeforePull(); wait > 0; wait = this.#waitBeforePull()) {
-          await this.#waitForRoom(wait);
+        for (let wait = this.#waitBeforePull(); wait !== 0; wait = this.#waitBeforePull()) {
+          await (wait === CONFIRM ? this.#judgeStalls() : this.#waitForRoom(wait));
           if (this.#closed) return;
         }
         const result = await iterator.next();

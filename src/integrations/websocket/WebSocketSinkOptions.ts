@@ -15,11 +15,12 @@ import {
  * full):
  * - `'block'`: the upstream is read only when every subscribed client's queue has room, so the
  *   slowest healthy client paces the shared source (dead clients are dropped by heartbeats);
- * - `'dropOldest'`: once the client has been full for `stallMs`, the others go on without it and
- *   its oldest queued frame is dropped (and counted) for each new one; frames carry a per-stream
- *   `seq`, so the client sees the gap;
- * - `'disconnect'`: once the client has been full for `stallMs`, it is closed with code 1013
- *   ("try again later") and terminated if it has not closed within `closeGraceMs`.
+ * - `'dropOldest'`: once the client has been full for `stallMs` with no send progress (see
+ *   `stallMs`), the others go on without it and its oldest queued frame is dropped (and counted)
+ *   for each new one; frames carry a per-stream `seq`, so the client sees the gap;
+ * - `'disconnect'`: once the client has been full for `stallMs` with no send progress, it is
+ *   closed with code 1013 ("try again later") and terminated if it has not closed within
+ *   `closeGraceMs`.
  *
  * @example
  * ```ts
@@ -79,10 +80,14 @@ export interface WebSocketSinkOptions {
   /** Frames queued per client (all its subscriptions together) before the policy applies. Default: 1000. */
   readonly clientQueue?: number;
   /**
-   * Under `'dropOldest'` and `'disconnect'`: how long the shared source waits for a client whose
-   * queue is full before treating it as stalled (it then drops, or is disconnected, while the
-   * others go on). A momentarily busy client thus loses nothing, and a stalled one delays the
-   * others once by at most this much. Ignored under `'block'`. Default: 200.
+   * Under `'dropOldest'` and `'disconnect'`: how long a client whose queue is full may make no send
+   * progress before it counts as stalled (it then drops, or is disconnected, while the others go
+   * on). A momentarily busy client thus loses nothing, and a stalled one delays the others once by
+   * about this much (plus two event-loop turns to confirm). Only time in which the server could
+   * see progress counts: if its own event loop was blocked (a synchronous query, a GC pause) past
+   * the end of that window, by more than a quarter of `stallMs` (at least 10 ms), the window starts
+   * over, up to three times in a row. 0 never waits for a full client. Ignored under `'block'`.
+   * Default: 200.
    */
   readonly stallMs?: number;
   /**
