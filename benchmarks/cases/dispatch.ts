@@ -55,6 +55,7 @@ class CountOrder implements NotificationHandler<OrderPlaced> {
 export const dispatchCases: readonly BenchCase[] = [
   {
     name: 'send-vs-direct',
+    headline: true,
     title: 'send() with no behaviors vs await handler.handle(req)',
     goal: { max: 1.5, stretch: 1.15 },
     checksumPerOp: 1,

@@ -426,6 +426,7 @@ const dispatchVsDirect: BenchCase[] = [
 const sendVsPeers: BenchCase[] = [
   {
     name: 'send-vs-nestjs-query',
+    headline: true,
     title:
       'fs-mediator send() vs @nestjs/cqrs QueryBus.execute() (no behaviors: @nestjs/cqrs has no pipeline for queries)',
     goal: { minSpeedup: 3 },
@@ -437,6 +438,7 @@ const sendVsPeers: BenchCase[] = [
   },
   {
     name: 'send-vs-mediatr-ts',
+    headline: true,
     title: 'fs-mediator send() vs mediatr-ts send(), no behaviors',
     goal: { minSpeedup: 10 },
     checksumPerOp: 1,
@@ -450,6 +452,7 @@ const sendVsPeers: BenchCase[] = [
 const publishVsPeers: BenchCase[] = [
   {
     name: 'publish-3-vs-nestjs-eventbus',
+    headline: true,
     title:
       "fs-mediator publish() to 3 handlers, awaited ('sequential') vs @nestjs/cqrs EventBus.publish() to 3 @EventsHandler classes, which does NOT await its handlers (it calls them and returns)",
     // Counts handler calls: 3 per publish proves that every handler ran on both sides.

@@ -67,11 +67,13 @@ function sendCase(
   label: string,
   behaviors: () => Behaviors,
   goal?: BenchCase['goal'],
+  missNote?: string,
 ): BenchCase {
   return {
     name,
     title,
     ...(goal === undefined ? {} : { goal }),
+    ...(missNote === undefined ? {} : { missNote }),
     checksumPerOp: 1,
     setup: () => ({
       baseline: sendSide('await mediator.send(req)', []),
@@ -90,6 +92,7 @@ const sendCases: BenchCase[] = [
     'retry + circuitBreaker + timeout',
     () => [retry(), circuitBreaker(), timeout(TIMEOUT_MS)],
     { max: 2 },
+    'Profiled: a bare send() to an async handler is 60–100 ns; each outcome-watching policy adds a `.then` + microtask (2.4× alone), the breaker reads the clock once per call (50–170 ns here) and the timeout needs its own promise. Under 2× needs a core observer protocol (several policies on one promise) and a coarse clock in the breaker. Against a handler doing ≥ 50 µs of I/O the three add < 2 %.',
   ),
   sendCase(
     'resilience-send-retry',
@@ -163,6 +166,8 @@ const identity = (item: number): number => item;
 const streamCases: BenchCase[] = [
   {
     name: 'resilience-stream-trymap-retry',
+    missNote:
+      'Profiled (--cpu-prof): the stage\'s one `.then` per item costs about 37 ns of a ~115 ns item; a bare pass-through stage that does nothing else measures 1.27–1.31× on the same stream, tryMap\'s bookkeeping adds ~5 ns. Closing it needs a core marker for "my pending read settles on return/abort" so the stage can chain without its own promise.',
     title: `for await over createStream(async* handler).pipe(tryMap(identity, { retry: { maxAttempts: 3 } })), no failure, vs the bare createStream() (${N} items)`,
     goal: { max: 1.3 },
     setup() {
