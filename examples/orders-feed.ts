@@ -246,7 +246,7 @@ function segmentPath(dir: string, n: number): string {
 }
 
 /**
- * Rows pulled from the enriched stream one segment at a time: {@link next} yields up to
+ * Rows pulled from the enriched stream one segment at a time: `first()` then `rest()` yield up to
  * `SEGMENT_ROWS` rows or until `SEGMENT_MS` after the segment's first row, then returns without
  * ending the stream, so the next segment goes on from the same upstream.
  */
