@@ -18,6 +18,7 @@ import { orderRows, useTempDir } from '../../integrations/file/fileFixtures.js';
 import {
   connect,
   probeSource,
+  settled,
   terminateClients,
   until,
 } from '../../integrations/websocket/wsClients.js';
@@ -195,6 +196,89 @@ describe('prometheusMetrics({ sinks })', () => {
       expect(await family(registry, 'm_sink_items_total')).toEqual({
         'm_sink_items_total{kind="websocket",sink="public",stream="orders"}': 1,
       });
+    });
+  });
+
+  describe('WebSocket sinks with clientsSnapshot()', () => {
+    const gauges = async (registry: Registry, sink = 'live') => {
+      const samples = await exposition(registry);
+      const read = (name: string) => samples[`m_${name}{sink="${sink}"}`];
+      return {
+        clients: read('sink_clients'),
+        max: read('sink_client_queue_depth_max'),
+        sum: read('sink_queued_frames'),
+        buffered: read('sink_buffered_bytes'),
+        lag: read('sink_client_lag_items_max'),
+      };
+    };
+
+    it('reads the depth gauges from the snapshot at scrape time, over the depths events reported', async () => {
+      const events = new Subject<WsEvent>();
+      let clients = [
+        { clientId: 1, depth: 0, bufferedAmount: 0 },
+        { clientId: 2, depth: 0, bufferedAmount: 0 },
+      ];
+      let calls = 0;
+      const clientsSnapshot = () => (calls++, clients);
+      const registry = make([{ name: 'live', events, clientsSnapshot }]);
+      // Shown before any event: the snapshot knows clients connected before the adapter.
+      expect(await gauges(registry)).toEqual({ clients: 2, max: 0, sum: 0, buffered: 0, lag: 0 });
+
+      events.next(sent(2, { depth: 0, lagItems: 6, bufferedAmount: 10 }));
+      // Then client 2 stops reading: its queue fills and no event says so.
+      clients = [
+        { clientId: 1, depth: 1, bufferedAmount: 100 },
+        { clientId: 2, depth: 1000, bufferedAmount: 2_000_000 },
+      ];
+      calls = 0;
+      expect(await gauges(registry)).toEqual({
+        clients: 2,
+        max: 1000,
+        sum: 1001,
+        buffered: 2_000_100,
+        lag: 6, // lag still comes from the events
+      });
+      expect(calls).toBe(1); // once per scrape, not once per gauge
+      clients = [];
+      expect(await gauges(registry)).toEqual({ clients: 0, max: 0, sum: 0, buffered: 0, lag: 6 });
+    });
+
+    it("adds a live entry and an event-only entry of one sink name, and labels an unnamed live entry 'websocket'", async () => {
+      const live = new Subject<WsEvent>();
+      const reported = new Subject<WsEvent>();
+      const registry = make([
+        { events: live, clientsSnapshot: () => [{ depth: 4, bufferedAmount: 70_000 }] },
+        { events: reported },
+        { name: 'websocket', events: new Subject<WsEvent>() }, // event-only, same label
+      ]);
+      reported.next(connected(1, 'websocket'));
+      reported.next(sent(1, { sink: 'websocket', depth: 9, bufferedAmount: 5 }));
+      reported.next(connected(2, 'websocket'));
+      expect(await gauges(registry, 'websocket')).toEqual({
+        clients: 3,
+        max: 9,
+        sum: 13,
+        buffered: 70_005,
+        lag: 0,
+      });
+    });
+
+    it('falls back to the reported depths when the snapshot throws or is no array', async () => {
+      const events = new Subject<WsEvent>();
+      let snapshot: () => unknown = () => {
+        throw new Error('gone');
+      };
+      const registry = make([
+        {
+          name: 'live',
+          events,
+          clientsSnapshot: () => snapshot() as { depth: number; bufferedAmount: number }[],
+        },
+      ]);
+      events.next(sent(1, { depth: 3, bufferedAmount: 7 }));
+      expect(await gauges(registry)).toEqual({ clients: 1, max: 3, sum: 3, buffered: 7, lag: 0 });
+      snapshot = () => 'nope';
+      expect(await gauges(registry)).toEqual({ clients: 1, max: 3, sum: 3, buffered: 7, lag: 0 });
     });
   });
 
@@ -420,6 +504,48 @@ describe('prometheusMetrics({ sinks })', () => {
       samples = await exposition(registry);
       expect(samples['e2e_sink_disconnects_total{sink="live",reason="closed"}']).toBe(1);
       expect(samples['e2e_sink_clients{sink="live"}']).toBe(0);
+    });
+
+    it("shows a paused client's full queue under 'block' at scrape, though its events last said 0", async () => {
+      const clientQueue = 8;
+      const maxBufferedBytes = 65_536;
+      const { state, factory } = probeSource((i) => ({ i, pad: 'x'.repeat(65_536) }), 400);
+      sink = await serveWebSocket({
+        name: 'live',
+        port: 0,
+        streams: { s: factory },
+        policy: 'block',
+        clientQueue,
+        maxBufferedBytes,
+      });
+      const reported: WsEvent[] = [];
+      sink.events.subscribe((e) => reported.push(e));
+      const registry = make([sink]);
+
+      const client = await connect(sink.url);
+      client.send({ subscribe: 's' });
+      await client.frame((f) => f.subscribed === true);
+      client.stall(); // the kernel buffers fill, then the socket's, then the client's queue
+      await until(() => sink!.clientsSnapshot()[0]?.depth === clientQueue);
+      await settled(() => state.pulled);
+
+      const samples = await exposition(registry);
+      expect(samples['m_sink_clients{sink="live"}']).toBe(1);
+      expect(samples['m_sink_client_queue_depth_max{sink="live"}']).toBe(clientQueue);
+      expect(samples['m_sink_queued_frames{sink="live"}']).toBe(clientQueue);
+      expect(samples['m_sink_buffered_bytes{sink="live"}']).toBeGreaterThanOrEqual(
+        maxBufferedBytes,
+      );
+      // What the event-only path would show: the depth of the last frame sent to it.
+      const sends = reported.filter((e) => e.type === 'sent');
+      expect(sends.at(-1)).toMatchObject({ depth: 0 });
+      expect(state.pulled).toBeLessThan(400);
+
+      client.resume();
+      await client.frame((f) => f.end === true);
+      const after = await exposition(registry);
+      expect(after['m_sink_client_queue_depth_max{sink="live"}']).toBe(0);
+      expect(after['m_sink_buffered_bytes{sink="live"}']).toBe(0);
     });
   });
 });

@@ -88,6 +88,11 @@ export class ClientConnection {
     return this.#closedPromise;
   }
 
+  /** Frames queued now (data and control), as reported in `depth` of 'sent' events. */
+  get queueDepth(): number {
+    return this.#queue.size;
+  }
+
   /** False once the queue holds `clientQueue` data frames, or the client is leaving. */
   get hasRoom(): boolean {
     return !this.#closing && this.#queue.dataSize < this.owner.options.clientQueue;

@@ -4,6 +4,7 @@ import { EventChannel } from '../../behaviors/EventChannel.js';
 import { ClientConnection, type ClientOwner } from './ClientConnection.js';
 import { paramsKey } from './paramsKey.js';
 import { SharedStream, type StreamOwner } from './SharedStream.js';
+import type { WebSocketClientSnapshot } from './WebSocketClientSnapshot.js';
 import type { WebSocketSink } from './WebSocketSink.js';
 import type { WebSocketSinkEvent } from './WebSocketSinkEvent.js';
 import {
@@ -135,6 +136,21 @@ class WebSocketSinkServer implements WebSocketSink, ClientOwner, StreamOwner {
 
   get upstreams(): number {
     return this.#streams.size;
+  }
+
+  clientsSnapshot(): WebSocketClientSnapshot[] {
+    const snapshot: WebSocketClientSnapshot[] = [];
+    const now = performance.now();
+    for (const client of this.#clients) {
+      snapshot.push({
+        clientId: client.id,
+        depth: client.queueDepth,
+        bufferedAmount: client.socket.bufferedAmount,
+        subscriptions: client.subscriptions.size,
+        stalled: client.stalled || client.stalledAt(now),
+      });
+    }
+    return snapshot;
   }
 
   streamFor(name: string, params: Readonly<Record<string, unknown>>): SharedStream {

@@ -11,7 +11,7 @@ export type {
 } from './prometheusMetrics.js';
 export type { MetricsPolicy, PolicyEventLike } from './policyMetrics.js';
 export type { MetricsMonitor } from './monitorMetrics.js';
-export type { MetricsSink, SinkEventLike } from './sinkMetrics.js';
+export type { ClientSnapshotLike, MetricsSink, SinkEventLike } from './sinkMetrics.js';
 export type { HealthSource } from './HealthSource.js';
 export { metricsHandler } from './metricsHandler.js';
 export type { MetricsHandlerOptions } from './metricsHandler.js';

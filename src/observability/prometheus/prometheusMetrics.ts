@@ -52,18 +52,22 @@ export interface PrometheusMetricsOptions {
    * `changeFeed()`s — or `{ name, events }` to set the `sink` (`consumer`) label (see
    * {@link MetricsSink}). Default: none. Each event costs a `Map` lookup and a few additions;
    * counts start when the adapter subscribes (a file export's are complete if it is created
-   * before the next tick, its rows and bytes being cumulative). Labels are configured names and
-   * fixed sets, never client ids or paths. Metrics (after the prefix):
+   * before the next tick, its rows and bytes being cumulative). A WebSocket sink's client gauges
+   * are read from its `clientsSnapshot()` when scraped (once per scrape), so a client whose queue
+   * filled and stopped moving (under `'block'`, or one that stopped reading) shows as full; an
+   * entry without that method falls back to the depths its events last reported. Labels are
+   * configured names and fixed sets, never client ids or paths. Metrics (after the prefix):
    *
    * | name | type | labels | meaning |
    * | --- | --- | --- | --- |
    * | `sink_items_total` | counter | `kind`, `sink`, `stream` | Items written: WebSocket data frames sent (one per client and item; `kind="websocket"`, by `stream`), rows handed to an export file (`kind="file"`, no `stream`). A failed or aborted export's rows are counted too. |
    * | `sink_bytes_total` | counter | `kind`, `sink`, `stream` | Bytes written: WebSocket data frame text, bytes the export file took. |
    * | `sink_dropped_total` | counter | `kind`, `sink`, `stream` | Frames dropped from slow clients' queues under `'dropOldest'` (WebSocket only). |
-   * | `sink_clients` | gauge | `sink` | WebSocket clients connected (those seen since the adapter subscribed). |
-   * | `sink_client_queue_depth_max` | gauge | `sink` | Largest client queue depth (frames), as each client last reported it (`'sent'`, `'drop'`, `'slowClient'`); a client's depth is forgotten when it disconnects. |
+   * | `sink_clients` | gauge | `sink` | WebSocket clients connected now (from `clientsSnapshot()`; without it, those seen since the adapter subscribed). |
+   * | `sink_client_queue_depth_max` | gauge | `sink` | Largest client queue depth (frames) now, from `clientsSnapshot()`; without it, as each client last reported it (`'sent'`, `'drop'`, `'slowClient'`), forgotten when it disconnects. |
    * | `sink_queued_frames` | gauge | `sink` | Sum of those depths over the connected clients. |
-   * | `sink_client_lag_items_max` | gauge | `sink` | Largest client lag in items (items the stream produced after the frame last sent to it). |
+   * | `sink_buffered_bytes` | gauge | `sink` | Bytes the clients' sockets hold not yet written to the kernel, together (`bufferedAmount`: now from `clientsSnapshot()`, else as last reported by `'sent'`/`'slowClient'`). |
+   * | `sink_client_lag_items_max` | gauge | `sink` | Largest client lag in items (items the stream produced after the frame last sent to it), as each client last reported it (`'sent'`; events only). |
    * | `sink_lag_seconds` | histogram | `sink` | Time frames waited in a client's queue before being sent (buckets `sinkLag`). |
    * | `sink_disconnects_total` | counter | `sink`, `reason` | Clients gone, by reason: `closed`, `heartbeat`, `slow`, `shutdown`. |
    * | `sink_client_errors_total` | counter | `sink`, `code` | Error frames answering client messages, by code (`malformed_message`, `bad_request`, `unknown_stream`, …). |

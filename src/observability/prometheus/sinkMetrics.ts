@@ -19,9 +19,26 @@ export interface SinkEventLike {
 }
 
 /**
+ * A WebSocket client as a sink's `clientsSnapshot()` describes it now (the fields the adapter
+ * reads; `serveWebSocket()`'s sink gives more).
+ *
+ * @example
+ * ```ts
+ * const client: ClientSnapshotLike = { depth: 1000, bufferedAmount: 1_048_576 };
+ * ```
+ */
+export interface ClientSnapshotLike {
+  /** Frames queued for the client now. */
+  readonly depth: number;
+  /** Bytes its socket holds not yet written to the kernel. */
+  readonly bufferedAmount: number;
+}
+
+/**
  * A sink or source as the adapter sees it: anything with `events` — `serveWebSocket()`'s sink,
  * `exportToFile()`'s run, a `changeFeed()` — and an optional `name` for the `sink` (or
- * `consumer`) label. Only its events are read; the integration modules are never loaded.
+ * `consumer`) label. Its events are read, and a WebSocket sink's `clientsSnapshot()` when
+ * scraped; the integration modules are never loaded.
  *
  * @example
  * ```ts
@@ -37,6 +54,13 @@ export interface MetricsSink {
    * (never the path, which may change from run to run).
    */
   readonly name?: string | undefined;
+  /**
+   * The WebSocket clients connected now (`serveWebSocket()`'s sink has it). When present, the
+   * client gauges (`sink_clients`, `sink_client_queue_depth_max`, `sink_queued_frames`,
+   * `sink_buffered_bytes`) of this entry are read from it at scrape time rather than from the
+   * depths the events last reported, which go stale when a client's queue fills and stops moving.
+   */
+  clientsSnapshot?(): readonly ClientSnapshotLike[];
 }
 
 /** Buckets of the sink histograms, in seconds. @internal */
@@ -63,22 +87,79 @@ class Flow {
   ) {}
 }
 
-/** A WebSocket client's last reported queue depth and lag. */
+/** A WebSocket client's last reported queue depth, lag and socket buffer. */
 interface ClientState {
   depth: number;
   lagItems: number;
+  bufferedAmount: number;
+}
+
+/** An entry with `clientsSnapshot()`. */
+type LiveSink = MetricsSink & Required<Pick<MetricsSink, 'clientsSnapshot'>>;
+
+/** The clients of one subscribed entry: client ids are unique within one sink only. */
+interface ClientSource {
+  /** As reported by the entry's events. */
+  readonly clients: Map<number, ClientState>;
+  /** The entry, when it has `clientsSnapshot()`: read at scrape time instead of the depths above. */
+  readonly live: LiveSink | undefined;
+}
+
+/** A sink's client gauges at one scrape. */
+interface ClientTotals {
+  clients: number;
+  depthMax: number;
+  queued: number;
+  lagMax: number;
+  buffered: number;
 }
 
 class WebSocketSeries {
   readonly lag: HistogramCell;
   readonly disconnects = new Map<string, number>();
   readonly clientErrors = new Map<string, number>();
-  /** One client map per subscribed entry: client ids are unique within one sink only. */
-  readonly clientMaps: Map<number, ClientState>[] = [];
+  readonly sources: ClientSource[] = [];
   constructor(bounds: readonly number[]) {
     this.lag = new HistogramCell(bounds);
   }
+
+  /** Adds up the clients of every source: live ones from their snapshot, others as reported. */
+  totals(): ClientTotals {
+    const t: ClientTotals = { clients: 0, depthMax: 0, queued: 0, lagMax: 0, buffered: 0 };
+    for (const { clients, live } of this.sources) {
+      for (const c of clients.values()) t.lagMax = Math.max(t.lagMax, c.lagItems);
+      const snapshot = readSnapshot(live);
+      if (snapshot !== undefined) {
+        t.clients += snapshot.length;
+        for (const c of snapshot) add(t, num(c.depth), num(c.bufferedAmount));
+      } else {
+        t.clients += clients.size;
+        for (const c of clients.values()) add(t, c.depth, c.bufferedAmount);
+      }
+    }
+    return t;
+  }
 }
+
+const add = (t: ClientTotals, depth: number, buffered: number): void => {
+  t.depthMax = Math.max(t.depthMax, depth);
+  t.queued += depth;
+  t.buffered += buffered;
+};
+
+/** The entry's snapshot; undefined (falling back to events) if it throws or returns no array. */
+function readSnapshot(live: LiveSink | undefined): readonly ClientSnapshotLike[] | undefined {
+  if (live === undefined) return undefined;
+  try {
+    const snapshot = live.clientsSnapshot();
+    return Array.isArray(snapshot) ? snapshot : undefined;
+  } catch {
+    return undefined; // a failing sink must not fail the whole scrape
+  }
+}
+
+const hasSnapshot = (entry: MetricsSink): entry is LiveSink =>
+  typeof (entry as { clientsSnapshot?: unknown }).clientsSnapshot === 'function';
 
 class FeedSeries {
   rows = 0;
@@ -140,7 +221,10 @@ export function sinkMetrics(
   registerMetrics(registrar, { flows, sockets, exports, feeds }, buckets);
 
   const subscribe = (entry: MetricsSink): Subscription => {
-    const name = entry.name;
+    const live = hasSnapshot(entry) ? entry : undefined;
+    // A live entry's series exists before its first event (its snapshot has clients to show),
+    // so its label cannot wait for an event's `sink`: the WebSocket sink's default name.
+    const name = entry.name ?? (live !== undefined ? 'websocket' : undefined);
     // Remembered lookups: a sink's events mostly repeat the same sink and stream.
     let lastSink: string | undefined;
     let lastStream: string | undefined;
@@ -157,7 +241,7 @@ export function sinkMetrics(
         let clients = clientsBySink.get(sink);
         if (clients === undefined) {
           clientsBySink.set(sink, (clients = new Map()));
-          lastSeries.clientMaps.push(clients);
+          lastSeries.sources.push({ clients, live });
         }
         lastClients = clients;
         lastSink = sink;
@@ -175,7 +259,7 @@ export function sinkMetrics(
     };
     const client = (id: number): ClientState => {
       let c = lastClients!.get(id);
-      if (c === undefined) lastClients!.set(id, (c = { depth: 0, lagItems: 0 }));
+      if (c === undefined) lastClients!.set(id, (c = { depth: 0, lagItems: 0, bufferedAmount: 0 }));
       return c;
     };
     const fileRun = (e: Fields, outcome: ExportOutcome | undefined): void => {
@@ -213,16 +297,20 @@ export function sinkMetrics(
           const c = client(num(e.clientId));
           c.depth = num(e.depth);
           c.lagItems = num(e.lagItems);
+          c.bufferedAmount = num(e.bufferedAmount);
           break;
         }
         case 'drop':
           sentFlow(name ?? text(e.sink), text(e.stream)).dropped++;
           client(num(e.clientId)).depth = num(e.depth);
           break;
-        case 'slowClient':
+        case 'slowClient': {
           webSocket(name ?? text(e.sink));
-          client(num(e.clientId)).depth = num(e.depth);
+          const c = client(num(e.clientId));
+          c.depth = num(e.depth);
+          c.bufferedAmount = num(e.bufferedAmount);
           break;
+        }
         case 'connect':
           webSocket(name ?? text(e.sink));
           client(num(e.clientId));
@@ -265,6 +353,7 @@ export function sinkMetrics(
           break;
       }
     };
+    if (live !== undefined) webSocket(name!);
     return entry.events.subscribe({ next: onEvent, error: () => {} });
   };
   return sinks.map(subscribe);
@@ -303,33 +392,46 @@ function registerMetrics(registrar: MetricRegistrar, state: SinkState, buckets: 
     (f) => (f.kind === 'websocket' ? f.dropped : undefined),
   );
 
-  const clientGauge = (name: string, help: string, value: (clients: ClientState[]) => number) =>
+  // prom-client runs every collect() of a scrape in one synchronous pass: the totals (and so
+  // each sink's clientsSnapshot()) are computed once for all the client gauges of that scrape.
+  let scrape: Map<string, ClientTotals> | undefined;
+  const totals = (): Map<string, ClientTotals> => {
+    if (scrape === undefined) {
+      scrape = new Map();
+      for (const [sink, series] of sockets) scrape.set(sink, series.totals());
+      // A resolved promise, not queueMicrotask: fake timers must not keep a stale scrape.
+      void Promise.resolve().then(() => (scrape = undefined));
+    }
+    return scrape;
+  };
+  const clientGauge = (name: string, help: string, value: (t: ClientTotals) => number) =>
     registrar.gauge(name, help, ['sink'], (emit) => {
-      for (const [sink, series] of sockets) {
-        const clients: ClientState[] = [];
-        for (const map of series.clientMaps) for (const c of map.values()) clients.push(c);
-        emit({ sink }, value(clients));
-      }
+      for (const [sink, t] of totals()) emit({ sink }, value(t));
     });
   clientGauge(
     'sink_clients',
-    'Clients connected to a WebSocket sink (seen since the adapter subscribed).',
-    (clients) => clients.length,
+    'Clients connected to a WebSocket sink (now, from its clientsSnapshot(); else seen since the adapter subscribed).',
+    (t) => t.clients,
   );
   clientGauge(
     'sink_client_queue_depth_max',
-    "Largest queue depth (frames) among a WebSocket sink's connected clients, as each last reported it.",
-    (clients) => clients.reduce((max, c) => Math.max(max, c.depth), 0),
+    "Largest queue depth (frames) among a WebSocket sink's connected clients (now, from its clientsSnapshot(); else as each last reported it).",
+    (t) => t.depthMax,
   );
   clientGauge(
     'sink_queued_frames',
-    "Frames queued for a WebSocket sink's connected clients together, as each last reported it.",
-    (clients) => clients.reduce((sum, c) => sum + c.depth, 0),
+    "Frames queued for a WebSocket sink's connected clients together (now, from its clientsSnapshot(); else as each last reported it).",
+    (t) => t.queued,
+  );
+  clientGauge(
+    'sink_buffered_bytes',
+    "Bytes a WebSocket sink's client sockets hold not yet written to the kernel, together (bufferedAmount; now, from its clientsSnapshot(); else as each last reported it).",
+    (t) => t.buffered,
   );
   clientGauge(
     'sink_client_lag_items_max',
-    "Largest lag (items the stream produced since the frame last sent) among a WebSocket sink's connected clients.",
-    (clients) => clients.reduce((max, c) => Math.max(max, c.lagItems), 0),
+    "Largest lag (items the stream produced since the frame last sent) among a WebSocket sink's connected clients, as each last reported it.",
+    (t) => t.lagMax,
   );
   registrar.histogram(
     'sink_lag_seconds',
