@@ -30,8 +30,7 @@
  *
  * {@link runOrdersFeed} is the job itself, so spec/e2e/orders-feed.spec.ts runs the same code.
  */
-import { readdir } from 'node:fs/promises';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -225,20 +224,33 @@ async function writeOrders(
 // ---------------------------------------------------------------------------------------------
 // Export segments
 
-/** The highest segment number in `dir` and whether it is still partial. */
-async function lastSegment(dir: string): Promise<{ n: number; partial: boolean }> {
+/**
+ * The highest segment number in `dir`, whether it is still partial, and the position of the last
+ * row of the last finished segment (`'0/0'` when there is none): every change up to it is on disk
+ * under a final name, whatever the feed's cursor says (a kill between a segment's rename and its
+ * acknowledgement leaves the cursor behind it).
+ */
+async function lastSegment(dir: string): Promise<{ n: number; partial: boolean; floor: string }> {
   let n = 0;
   let partial = false;
+  let finished = 0;
   for (const name of await readdir(dir)) {
     const match = /^orders-(\d{6})\.ndjson(\.partial)?$/.exec(name);
     if (match === null) continue;
     const k = Number(match[1]);
+    if (match[2] === undefined) finished = Math.max(finished, k);
     if (k > n || (k === n && match[2] !== undefined)) {
       n = k;
       partial = match[2] !== undefined;
     }
   }
-  return { n, partial };
+  let floor = '0/0';
+  if (finished > 0) {
+    const lines = (await readFile(segmentPath(dir, finished), 'utf8')).trimEnd().split('\n');
+    const last = lines[lines.length - 1];
+    if (last) floor = (JSON.parse(last) as EnrichedOrder).position;
+  }
+  return { n, partial, floor };
 }
 
 function segmentPath(dir: string, n: number): string {
@@ -258,11 +270,17 @@ class Segmenter {
   #done = false;
   /** The position of the last row handed out. */
   lastPosition = '0/0';
+  /**
+   * Rows at or before this position are in a finished segment already: they are dropped (and
+   * `onSkipped` is told, so the feed may pass them) rather than written again.
+   */
+  floor = '0/0';
 
   constructor(
     source: AsyncIterable<EnrichedOrder[]>,
     private readonly stopSignal: AbortSignal,
     private readonly onPulled: (order: EnrichedOrder) => void,
+    private readonly onSkipped: (order: EnrichedOrder) => void,
   ) {
     this.#source = source[Symbol.asyncIterator]();
   }
@@ -289,6 +307,14 @@ class Segmenter {
 
   /** The next row, or undefined at the end of the stream or when `deadline` passes first. */
   async #take(deadline: number): Promise<EnrichedOrder | undefined> {
+    for (;;) {
+      const row = await this.#next(deadline);
+      if (row === undefined || compareChangePositions(row.position, this.floor) > 0) return row;
+      this.onSkipped(row);
+    }
+  }
+
+  async #next(deadline: number): Promise<EnrichedOrder | undefined> {
     while (this.#index >= this.#rows.length) {
       if (this.#done) return undefined;
       this.#pending ??= this.#source.next();
@@ -314,6 +340,7 @@ class Segmenter {
       this.#index = 0;
     }
     const row = this.#rows[this.#index++]!;
+    if (compareChangePositions(row.position, this.floor) <= 0) return row; // the caller skips it
     this.lastPosition = row.position;
     this.onPulled(row);
     return row;
@@ -601,15 +628,25 @@ export async function runOrdersFeed(options: OrdersFeedOptions): Promise<OrdersF
           { concurrency: CONCURRENCY },
         ),
       );
-    const segmenter = new Segmenter(enriched, stop.signal, (order) => {
-      pulled++;
-      live.next(order);
-    });
+    const ack = (position: string): void => {
+      const [txid, id] = position.split('/') as [string, string];
+      feed?.ack({ txid, id });
+    };
+    const segmenter = new Segmenter(
+      enriched,
+      stop.signal,
+      (order) => {
+        pulled++;
+        live.next(order);
+      },
+      (order) => ack(order.position), // already in a finished segment: the feed may pass it
+    );
 
     let failure: unknown;
     try {
       const previous = await lastSegment(exportDir);
       let n = previous.partial ? previous.n : previous.n + 1;
+      segmenter.floor = previous.floor;
       while (exported < items && !stop.signal.aborted) {
         const first = await segmenter.first();
         if (first === undefined) break;
@@ -629,8 +666,8 @@ export async function runOrdersFeed(options: OrdersFeedOptions): Promise<OrdersF
           compareChangePositions(String(result.resumedAfter), segmenter.lastPosition) > 0
             ? String(result.resumedAfter)
             : segmenter.lastPosition;
-        const [txid, id] = last.split('/') as [string, string];
-        feed?.ack({ txid, id });
+        segmenter.floor = last; // rows up to here that are still on their way are not written again
+        ack(last);
         await feed?.flush();
         exported += result.rows;
         if (result.resumedAfter !== undefined) resumedRows += result.rows;
