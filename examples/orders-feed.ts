@@ -485,6 +485,9 @@ export async function runOrdersFeed(options: OrdersFeedOptions): Promise<OrdersF
             topics: ['orders'],
             schema: SCHEMA,
             pollIntervalMs: 500,
+            // After a kill -9 the dead reader's lease holds the name for up to leaseMs: wait it out.
+            leaseMs: 10_000,
+            whenBusy: 'wait',
             signal,
           });
           feed.events.subscribe((e) => feedEvents.next(e));

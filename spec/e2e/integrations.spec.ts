@@ -289,7 +289,9 @@ describe('kill and resume', () => {
       crashed.ack(value!);
     }
     await untilAsync(async () => (await shop.storedCursor('crashy')) === processed[9]);
-    // Abandoned here: no return(), no flush (it is closed after the test).
+    // Abandoned here: no return(), no flush (it is closed after the test). Its process is gone,
+    // so its lease on the consumer name lapses before the restarted reader claims it.
+    await shop.expireLeases();
 
     const restarted = feedOf(shop, { consumer: 'crashy' });
     const all = await shop.outboxIds();

@@ -24,8 +24,13 @@ export interface Shop {
   insertOrders(count: number, customer?: string): Promise<void>;
   /** The outbox's ids in delivery order (`txid`, `id`). */
   outboxIds(): Promise<string[]>;
-  /** The id stored in `consumer`'s cursor, or undefined before its first write. */
+  /**
+   * The id stored in `consumer`'s cursor, or undefined before its first write (a reader's lease
+   * creates the row at position 0).
+   */
   storedCursor(consumer: string): Promise<string | undefined>;
+  /** Ages every lease of this outbox's consumers, as if their readers had died long ago. */
+  expireLeases(): Promise<void>;
   /** Drops the schema and everything in it. */
   drop(): Promise<void>;
 }
@@ -68,7 +73,13 @@ export async function freshShop(db: Database): Promise<Shop> {
         `SELECT id::text AS id FROM ${schema}.${outbox.table}_cursors WHERE consumer = $1`,
         [consumer],
       );
-      return rows[0]?.id;
+      const id = rows[0]?.id;
+      return id === '0' ? undefined : id;
+    },
+    async expireLeases() {
+      await db.query(
+        `UPDATE ${schema}.${outbox.table}_cursors SET lease_until = now() - interval '1 second' WHERE owner IS NOT NULL`,
+      );
     },
     async drop() {
       await db.query(`DROP SCHEMA ${schema} CASCADE`);

@@ -5,7 +5,9 @@
 import { expect, it } from '@jest/globals';
 import {
   changeFeed,
+  ConsumerBusyError,
   installOutbox,
+  isConsumerBusyError,
   publish,
   uninstallOutbox,
   unwatchTable,
@@ -236,7 +238,7 @@ export function changeFeedBehaviors(db: () => Database): void {
     const feed = changeFeed(db(), { consumer: 'c', table });
     const items = await take(feed, 3);
     await feed.return(); // the pipeline ended the feed; the sink still holds items 1–3
-    expect(await storedCursor(db(), table, 'c')).toBeUndefined();
+    expect(await storedCursor(db(), table, 'c')).toBe('0'); // the lease's row: no position yet
     feed.ack(items[2]!); // the sink finished them
     await feed.close();
     expect(await storedCursor(db(), table, 'c')).toBe(items[2]!.id);
@@ -253,12 +255,12 @@ export function changeFeedBehaviors(db: () => Database): void {
     });
     const items = await take(feed, 5);
     feed.ack(items[0]!);
-    expect(timers.count).toBe(1); // the interval timer
-    expect(await storedCursor(db(), table, 'c')).toBeUndefined();
+    expect(timers.count).toBe(2); // the interval timer (and the lease's renewal)
+    expect(await storedCursor(db(), table, 'c')).toBe('0');
     feed.ack(items[1]!); // batch full: written now
     await feed.flush();
     expect(await storedCursor(db(), table, 'c')).toBe(items[1]!.id);
-    expect(timers.count).toBe(0);
+    expect(timers.count).toBe(1); // the lease's renewal
 
     feed.ack(items[2]!);
     timers.fireAll(); // the interval passed
@@ -296,7 +298,7 @@ export function changeFeedBehaviors(db: () => Database): void {
     const timers = manualTimers();
     const feed = changeFeed(db(), { consumer: 'c', table, notify: false, ...timers });
     const pending = feed.next();
-    while (timers.count === 0) await new Promise((r) => setTimeout(r, 5));
+    while (timers.count < 2) await new Promise((r) => setTimeout(r, 5)); // lease + poll
     await publish(db(), 'orders', { n: 1 }, { table });
     await new Promise((r) => setTimeout(r, 30));
     let settled = false;
@@ -337,7 +339,7 @@ export function changeFeedBehaviors(db: () => Database): void {
     const [item] = await take(feed, 1);
     feed.ack(item!);
     const pending = feed.next();
-    while (timers.count < 2) await new Promise((r) => setTimeout(r, 5)); // ack timer + poll timer
+    while (timers.count < 3) await new Promise((r) => setTimeout(r, 5)); // ack, lease, poll timers
     expect(listening).toBe(1);
     controller.abort();
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
@@ -380,5 +382,159 @@ export function changeFeedBehaviors(db: () => Database): void {
     );
     expect(() => changeFeed(db(), { consumer: 'c', ack: 'never' as never })).toThrow(TypeError);
     expect(() => changeFeed(db(), { consumer: 'c', table: 'Bad-Name' })).toThrow(RangeError);
+    expect(() => changeFeed(db(), { consumer: 'c', leaseMs: 999 })).toThrow(/leaseMs/);
+    expect(() => changeFeed(db(), { consumer: 'c', whenBusy: 'steal' as never })).toThrow(
+      /whenBusy/,
+    );
+  });
+
+  it('upgrades a cursor table from an older install with the lease columns', async () => {
+    const table = `outbox_${process.pid}_old`;
+    await db().query(`DROP TABLE IF EXISTS ${table}_cursors`);
+    await db().query(
+      `CREATE TABLE ${table}_cursors (consumer text PRIMARY KEY, txid xid8 NOT NULL, id bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    await db().query(`INSERT INTO ${table}_cursors (consumer, txid, id) VALUES ('c', '0', 0)`);
+    await installOutbox(db(), { table });
+    await installOutbox(db(), { table });
+    const columns = await db().query<{ name: string }>(
+      `SELECT column_name::text AS name FROM information_schema.columns
+       WHERE table_name = $1 ORDER BY ordinal_position`,
+      [`${table}_cursors`],
+    );
+    expect(columns.map((c) => c.name)).toEqual([
+      'consumer',
+      'txid',
+      'id',
+      'updated_at',
+      'owner',
+      'lease_until',
+    ]);
+    await publishMany(db(), table, 1);
+    const feed = changeFeed(db(), { consumer: 'c', table });
+    expect(ns(await take(feed, 1))).toEqual([1]);
+    await feed.return();
+    await uninstallOutbox(db(), { table });
+  });
+
+  it('one reader per consumer: a second one fails while the first reads, then reads on', async () => {
+    const table = await freshOutbox(db());
+    await publishMany(db(), table, 3);
+    const first = changeFeed(db(), { consumer: 'c', table });
+    const leases: string[] = [];
+    first.events.subscribe((e) => {
+      if (e.type === 'lease') leases.push(e.state);
+    });
+    const [one] = await take(first, 1);
+    first.ack(one!);
+
+    const second = changeFeed(db(), { consumer: 'c', table });
+    const busy: unknown = await second.next().catch((error: unknown) => error);
+    expect(busy).toBeInstanceOf(ConsumerBusyError);
+    expect(isConsumerBusyError(busy)).toBe(true);
+    const error = busy as ConsumerBusyError;
+    expect(error).toMatchObject({ name: 'ConsumerBusyError', consumer: 'c', lost: false });
+    expect(error.leaseUntil).toBeInstanceOf(Date);
+    expect(error.message).toContain("'c'");
+    expect(await second.next()).toEqual({ done: true, value: undefined });
+
+    // A different name does not interfere, and the first reader goes on.
+    const other = changeFeed(db(), { consumer: 'other', table });
+    expect(ns(await take(other, 3))).toEqual([1, 2, 3]);
+    expect(ns(await take(first, 1))).toEqual([2]);
+    await other.return();
+    await first.return(); // writes the ack of 1, releases the lease
+    expect(leases).toEqual(['acquired', 'released']);
+    expect(
+      await db().query(`SELECT owner, lease_until FROM ${table}_cursors WHERE consumer = 'c'`),
+    ).toEqual([{ owner: null, lease_until: null }]);
+
+    const third = changeFeed(db(), { consumer: 'c', table });
+    expect(ns(await take(third, 2))).toEqual([2, 3]); // on from the stored cursor
+    await third.return();
+  });
+
+  it('two readers starting at once: exactly one gets the consumer', async () => {
+    const table = await freshOutbox(db());
+    await publishMany(db(), table, 1);
+    const feeds = [0, 1, 2].map(() => changeFeed(db(), { consumer: 'c', table }));
+    const results = await Promise.allSettled(feeds.map((f) => f.next()));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) {
+      if (r.status === 'rejected') expect(isConsumerBusyError(r.reason)).toBe(true);
+    }
+    await Promise.all(feeds.map((f) => f.return()));
+  });
+
+  it("with whenBusy 'wait', a second reader takes over once the first has ended", async () => {
+    const table = await freshOutbox(db());
+    await publishMany(db(), table, 2);
+    const first = changeFeed(db(), { consumer: 'c', table });
+    await take(first, 1);
+    const timers = manualTimers();
+    const second = changeFeed(db(), { consumer: 'c', table, whenBusy: 'wait', ...timers });
+    const pending = second.next();
+    while (timers.count === 0) await new Promise((r) => setTimeout(r, 5)); // busy: waits
+    timers.fireAll();
+    while (timers.count === 0) await new Promise((r) => setTimeout(r, 5)); // busy again
+    await first.return(); // nothing acknowledged
+    timers.fireAll();
+    expect((await pending).value?.payload).toEqual({ n: 1 });
+    await second.return();
+  });
+
+  it('an expired lease is taken over; the old reader then fails and cannot move the cursor', async () => {
+    const table = await freshOutbox(db());
+    await publishMany(db(), table, 4);
+    const age = () =>
+      db().query(
+        `UPDATE ${table}_cursors SET lease_until = now() - interval '1 second' WHERE consumer = 'c'`,
+      );
+    const timers = manualTimers();
+    const old = changeFeed(db(), { consumer: 'c', table, ...timers });
+    const leases: string[] = [];
+    old.events.subscribe((e) => {
+      if (e.type === 'lease') leases.push(e.state);
+    });
+    const items = await take(old, 2);
+    await age(); // the old reader was blocked for longer than leaseMs
+
+    const next = changeFeed(db(), { consumer: 'c', table });
+    expect(ns(await take(next, 1))).toEqual([1]);
+
+    old.ack(items[1]!); // its next cursor write is refused
+    await expect(old.flush()).rejects.toMatchObject({ name: 'ConsumerBusyError', lost: true });
+    await expect(old.next()).rejects.toMatchObject({ name: 'ConsumerBusyError', lost: true });
+    expect(leases).toEqual(['acquired', 'lost']);
+    expect(timers.count).toBe(0);
+    expect(await storedCursor(db(), table, 'c')).toBe('0');
+    await old.close();
+    expect(
+      await db().query(`SELECT count(*)::int AS n FROM ${table}_cursors WHERE owner IS NOT NULL`),
+    ).toEqual([{ n: 1 }]); // the old reader did not release the new one's lease
+
+    // A reader waiting for rows loses its lease at its next renewal.
+    await next.return();
+    const idle = manualTimers();
+    const waiting = changeFeed(db(), { consumer: 'c', table, notify: false, ...idle });
+    const all = await take(waiting, 4);
+    expect(ns(all)).toEqual([1, 2, 3, 4]);
+    waiting.ack(all[3]!);
+    await waiting.flush();
+    const pending = waiting.next();
+    while (idle.count < 2) await new Promise((r) => setTimeout(r, 5)); // lease + poll
+    await age();
+    const taker = changeFeed(db(), { consumer: 'c', table });
+    const taken = taker.next(); // takes the lease over, then waits for rows
+    while (
+      (await db().query(`SELECT owner FROM ${table}_cursors WHERE lease_until > now()`)).length ===
+      0
+    ) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    idle.fireAll(); // the renewal is refused
+    await expect(pending).rejects.toMatchObject({ name: 'ConsumerBusyError', lost: true });
+    await taker.return();
+    await expect(taken).resolves.toEqual({ done: true, value: undefined });
   });
 }

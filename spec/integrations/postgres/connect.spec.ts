@@ -60,6 +60,11 @@ describe('connect', () => {
     await first.close(); // the "process" dies: the feed is never closed
 
     const second = await connect(join(dir, 'data'));
+    // The dead reader's lease holds the consumer until it expires (leaseMs)…
+    const early = changeFeed(second, { consumer: 'export' });
+    await expect(early.next()).rejects.toMatchObject({ name: 'ConsumerBusyError', lost: false });
+    // …which the spec makes happen now.
+    await second.query(`UPDATE outbox_cursors SET lease_until = now() - interval '1 second'`);
     const resumed = changeFeed<{ n: number }>(second, { consumer: 'export' });
     expect((await take(resumed, 2)).map((i) => i.payload.n)).toEqual([3, 4]);
     await resumed.return();

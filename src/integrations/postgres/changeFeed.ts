@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { Observable } from 'rxjs';
 import { EventChannel } from '../../behaviors/EventChannel.js';
+import { ConsumerBusyError } from '../../errors/ConsumerBusyError.js';
 import {
   checkFunction,
   checkInteger,
@@ -38,11 +40,19 @@ export type ChangeFeedEvent =
     }
   | { readonly type: 'wake'; readonly consumer: string; readonly reason: 'notify' | 'poll' }
   | { readonly type: 'ack'; readonly consumer: string; readonly txid: string; readonly id: string }
-  | { readonly type: 'ackError'; readonly consumer: string; readonly error: unknown };
+  | { readonly type: 'ackError'; readonly consumer: string; readonly error: unknown }
+  | {
+      readonly type: 'lease';
+      readonly consumer: string;
+      readonly state: 'acquired' | 'renewed' | 'lost' | 'released';
+    };
 
 /** Options of {@link changeFeed}. */
 export interface ChangeFeedOptions extends OutboxOptions {
-  /** The consumer's name: its cursor is stored under it. Required. One reader per name at a time. */
+  /**
+   * The consumer's name: its cursor is stored under it. Required. One reader per name at a time:
+   * the feed takes the name's lease on its first read (see `leaseMs`, `whenBusy`).
+   */
   readonly consumer: string;
   /** Read only these topics. Default: every topic. */
   readonly topics?: readonly string[];
@@ -70,9 +80,22 @@ export interface ChangeFeedOptions extends OutboxOptions {
   readonly ackBatchSize?: number;
   /** …or this long after the first unwritten acknowledgement, in ms. Default: 1000. */
   readonly ackIntervalMs?: number;
+  /**
+   * How long the consumer's lease lasts unless renewed, in ms. The feed renews it every third of
+   * that while open (and with each cursor write); a reader that cannot renew in time (blocked
+   * process, database unreachable) may be taken over, and then ends with a `ConsumerBusyError`
+   * (`lost` true) without moving the new reader's cursor. Default: 30000. At least 1000.
+   */
+  readonly leaseMs?: number;
+  /**
+   * When another live reader holds the consumer's lease at the first read: `'fail'` (default)
+   * rejects it with a `ConsumerBusyError`; `'wait'` tries again every `pollIntervalMs` until the
+   * lease is free (or the feed ends).
+   */
+  readonly whenBusy?: 'fail' | 'wait';
   /** Ends the feed: a pending `next()` rejects with the signal's reason; acks are written. */
   readonly signal?: AbortSignal;
-  /** For tests: the timer used for polling and ack batching. Default: the global `setTimeout`. */
+  /** For tests: the timer used for polling, ack batching and lease renewal. Default: the global `setTimeout`. */
   readonly setTimeout?: (callback: () => void, ms: number) => unknown;
   /** For tests: clears what `setTimeout` returned. Default: the global `clearTimeout`. */
   readonly clearTimeout?: (handle: unknown) => void;
@@ -119,6 +142,9 @@ export class ChangeFeed<P = unknown> implements AsyncIterableIterator<ChangeItem
   readonly #clearTimeout: (handle: unknown) => void;
   readonly #channel = new EventChannel<ChangeFeedEvent>();
   readonly #sql: string;
+  readonly #owner = randomUUID();
+  readonly #leaseMs: number;
+  readonly #waitWhenBusy: boolean;
 
   #started = false;
   #ended = false;
@@ -139,6 +165,12 @@ export class ChangeFeed<P = unknown> implements AsyncIterableIterator<ChangeItem
   #writing: Promise<void> | undefined;
   #removeAbort: (() => void) | undefined;
   #ending: Promise<void> | undefined;
+  /** The claim in flight or done: resolves true when this feed holds the lease. */
+  #claim: Promise<boolean> | undefined;
+  #holding = false;
+  #renewedAt = 0;
+  #renewing: Promise<boolean> | undefined;
+  #leaseTimer: unknown;
 
   /** @internal Use {@link changeFeed}. */
   constructor(db: Database, options: ChangeFeedOptions) {
@@ -171,6 +203,9 @@ export class ChangeFeed<P = unknown> implements AsyncIterableIterator<ChangeItem
     this.#ackOnPull = checkOneOf('ack', options.ack ?? 'manual', ['manual', 'onPull']) === 'onPull';
     this.#ackBatch = checkInteger('ackBatchSize', options.ackBatchSize ?? 100, 1);
     this.#ackMs = checkInteger('ackIntervalMs', options.ackIntervalMs ?? 1000, 0);
+    this.#leaseMs = checkInteger('leaseMs', options.leaseMs ?? 30_000, 1000);
+    this.#waitWhenBusy =
+      checkOneOf('whenBusy', options.whenBusy ?? 'fail', ['fail', 'wait']) === 'wait';
     this.#signal = checkSignal(options.signal);
     this.#setTimeout = options.setTimeout ?? ((cb, ms) => setTimeout(cb, ms));
     this.#clearTimeout =
@@ -272,6 +307,7 @@ LIMIT $3`;
     if (this.#ackOnPull && this.#lastDelivered) this.ack(this.#lastDelivered);
     try {
       if (!this.#started) await this.#start();
+      if (this.#ended) return this.#finished();
       while (this.#index >= this.#page.length) {
         this.#notified = false;
         const got = await this.#read();
@@ -310,11 +346,8 @@ LIMIT $3`;
       signal.addEventListener('abort', onAbort, { once: true });
       this.#removeAbort = () => signal.removeEventListener('abort', onAbort);
     }
-    const rows = await this.#db.query<Position>(
-      `SELECT txid::text AS txid, id::text AS id FROM ${this.#names.cursors} WHERE consumer = $1`,
-      [this.#consumer],
-    );
-    if (rows[0]) this.#readPosition = this.#stored = { txid: rows[0].txid, id: rows[0].id };
+    this.#claim = this.#claimLease();
+    if (!(await this.#claim)) return;
     if (this.#notify && !this.#ended) {
       const unlisten = await this.#db.listen(this.#names.channel, () => this.#onNotify());
       if (this.#ended) await unlisten();
@@ -322,7 +355,132 @@ LIMIT $3`;
     }
   }
 
+  /**
+   * Takes the consumer's lease (creating its cursor row at the start, `(0, 0)`, when missing) and
+   * reads the cursor. False when the feed ended meanwhile; throws ConsumerBusyError when another
+   * live reader holds the lease and `whenBusy` is `'fail'`.
+   */
+  async #claimLease(): Promise<boolean> {
+    const t = this.#names.cursors;
+    for (;;) {
+      const rows = await this.#db.query<Position>(
+        `INSERT INTO ${t} AS c (consumer, txid, id, owner, lease_until)
+VALUES ($1, '0'::xid8, 0, $2, now() + $3::double precision * interval '1 millisecond')
+ON CONFLICT (consumer) DO UPDATE SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until
+WHERE c.owner IS NULL OR c.owner = EXCLUDED.owner OR COALESCE(c.lease_until < now(), true)
+RETURNING c.txid::text AS txid, c.id::text AS id`,
+        [this.#consumer, this.#owner, this.#leaseMs],
+      );
+      const row = rows[0];
+      if (row) {
+        this.#holding = true;
+        this.#renewedAt = performance.now();
+        this.#readPosition = this.#stored = { txid: row.txid, id: row.id };
+        this.#emitLease('acquired');
+        if (this.#ended) return false; // #cleanUp releases it once this claim settled
+        this.#scheduleRenewal();
+        return true;
+      }
+      if (!this.#waitWhenBusy) {
+        const held = await this.#db.query<{ until: Date | string | null }>(
+          `SELECT lease_until AS until FROM ${t} WHERE consumer = $1`,
+          [this.#consumer],
+        );
+        const until = held[0]?.until;
+        throw new ConsumerBusyError(
+          this.#consumer,
+          until == null ? undefined : until instanceof Date ? until : new Date(until),
+        );
+      }
+      if (this.#ended) return false;
+      await this.#sleep(this.#pollMs);
+      if (this.#ended) return false;
+    }
+  }
+
+  /** Waits `ms` on the feed's timer, or until the feed ends. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#wake = () => {
+        this.#wake = undefined;
+        if (this.#pollTimer !== undefined) this.#clearTimeout(this.#pollTimer);
+        this.#pollTimer = undefined;
+        resolve();
+      };
+      this.#pollTimer = this.#setTimeout(() => {
+        this.#pollTimer = undefined;
+        this.#wake?.('poll');
+      }, ms);
+    });
+  }
+
+  #scheduleRenewal(): void {
+    if (this.#leaseTimer !== undefined) this.#clearTimeout(this.#leaseTimer);
+    this.#leaseTimer = this.#setTimeout(
+      () => {
+        this.#leaseTimer = undefined;
+        this.#renew().catch((error: unknown) => void this.#end(error));
+      },
+      Math.floor(this.#leaseMs / 3),
+    );
+    // A forgotten open feed must not keep the process alive (the lease then simply expires).
+    (this.#leaseTimer as { unref?: () => void } | undefined)?.unref?.();
+  }
+
+  /**
+   * Extends the lease by `leaseMs`. False when it was lost (the feed then ends with a
+   * ConsumerBusyError); rejects when the query fails.
+   */
+  #renew(): Promise<boolean> {
+    if (this.#renewing) return this.#renewing;
+    const renewing = this.#db
+      .query(
+        `UPDATE ${this.#names.cursors}
+SET lease_until = now() + $3::double precision * interval '1 millisecond'
+WHERE consumer = $1 AND owner = $2
+RETURNING 1 AS held`,
+        [this.#consumer, this.#owner, this.#leaseMs],
+      )
+      .then(
+        (rows) => {
+          this.#renewing = undefined;
+          if (rows.length === 0) {
+            this.#loseLease();
+            return false;
+          }
+          this.#renewedAt = performance.now();
+          this.#emitLease('renewed');
+          if (!this.#ended) this.#scheduleRenewal();
+          return true;
+        },
+        (error: unknown) => {
+          this.#renewing = undefined;
+          throw error;
+        },
+      );
+    this.#renewing = renewing;
+    return renewing;
+  }
+
+  /** Another reader took the consumer over: stop delivering, end with ConsumerBusyError. */
+  #loseLease(): void {
+    if (!this.#holding) return;
+    this.#holding = false;
+    this.#emitLease('lost');
+    void this.#end(new ConsumerBusyError(this.#consumer, undefined, true));
+  }
+
+  #emitLease(state: 'acquired' | 'renewed' | 'lost' | 'released'): void {
+    if (this.#channel.observed)
+      this.#channel.emit({ type: 'lease', consumer: this.#consumer, state });
+  }
+
   async #read(): Promise<boolean> {
+    // Timers may have been held up (a blocked event loop): make sure the lease is still ours
+    // before reading a page that would be delivered.
+    if (performance.now() - this.#renewedAt >= this.#leaseMs / 3 && !(await this.#renew())) {
+      return false;
+    }
     const started = performance.now();
     const params: unknown[] = [this.#readPosition.txid, this.#readPosition.id, this.#pageSize];
     if (this.#topics) params.push(this.#topics);
@@ -394,6 +552,8 @@ LIMIT $3`;
     this.#wake?.('end');
     if (this.#ackTimer !== undefined) this.#clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
+    if (this.#leaseTimer !== undefined) this.#clearTimeout(this.#leaseTimer);
+    this.#leaseTimer = undefined;
     const unlisten = this.#unlisten;
     this.#unlisten = undefined;
     await unlisten?.().catch(() => undefined);
@@ -401,6 +561,21 @@ LIMIT $3`;
       await this.flush();
     } catch {
       // Reported as an 'ackError' event; those items are delivered again to the next reader.
+    }
+    await this.#claim?.catch(() => false);
+    await this.#renewing?.catch(() => false);
+    if (this.#holding) {
+      this.#holding = false;
+      try {
+        await this.#db.query(
+          `UPDATE ${this.#names.cursors} SET owner = NULL, lease_until = NULL
+WHERE consumer = $1 AND owner = $2`,
+          [this.#consumer, this.#owner],
+        );
+        this.#emitLease('released');
+      } catch {
+        // The lease then expires after leaseMs.
+      }
     }
   }
 
@@ -414,13 +589,30 @@ LIMIT $3`;
     const count = this.#unwritten;
     this.#unwritten = 0;
     const t = this.#names.cursors;
+    // Only while this feed holds the consumer's lease (renewing it), or after it released it
+    // and nobody took it since (acks written after the feed ended): never over another reader.
     const writing = this.#db
-      .query(
-        `INSERT INTO ${t} (consumer, txid, id, updated_at) VALUES ($1, $2::xid8, $3::bigint, now())
-ON CONFLICT (consumer) DO UPDATE SET txid = EXCLUDED.txid, id = EXCLUDED.id, updated_at = now()
-WHERE (${t}.txid, ${t}.id) < (EXCLUDED.txid, EXCLUDED.id)`,
-        [this.#consumer, position.txid, position.id],
+      .query<{ mine: boolean }>(
+        `INSERT INTO ${t} AS c (consumer, txid, id, updated_at) VALUES ($1, $2::xid8, $3::bigint, now())
+ON CONFLICT (consumer) DO UPDATE SET
+  txid = CASE WHEN (c.txid, c.id) < (EXCLUDED.txid, EXCLUDED.id) THEN EXCLUDED.txid ELSE c.txid END,
+  id = CASE WHEN (c.txid, c.id) < (EXCLUDED.txid, EXCLUDED.id) THEN EXCLUDED.id ELSE c.id END,
+  updated_at = now(),
+  lease_until = CASE WHEN c.owner = $4
+    THEN now() + $5::double precision * interval '1 millisecond' ELSE c.lease_until END
+WHERE c.owner = $4 OR c.owner IS NULL
+RETURNING c.owner IS NOT DISTINCT FROM $4 AS mine`,
+        [this.#consumer, position.txid, position.id, this.#owner, this.#leaseMs],
       )
+      .then((rows) => {
+        if (rows.length > 0) {
+          if (rows[0]!.mine) this.#renewedAt = performance.now();
+          return;
+        }
+        const error = new ConsumerBusyError(this.#consumer, undefined, true);
+        this.#loseLease();
+        throw error;
+      })
       .then(
         () => {
           this.#writing = undefined;
@@ -467,7 +659,12 @@ WHERE (${t}.txid, ${t}.id) < (EXCLUDED.txid, EXCLUDED.id)`,
  *   acknowledged position; a `next()` pending when the signal aborts rejects with its reason. A
  *   query error ends the feed and rejects `next()` with it (retry by opening a new feed). The
  *   Database stays open.
- * - One reader per consumer name at a time (two would both deliver every item).
+ * - **One reader per consumer name**: on its first read the feed takes the consumer's lease in
+ *   the cursor table (`owner`, `lease_until`), renews it every `leaseMs / 3` while open and
+ *   releases it when it ends. A second feed under a live reader's name rejects its first `next()`
+ *   with a {@link ConsumerBusyError} (or waits, with `whenBusy: 'wait'`); a lease not renewed for
+ *   `leaseMs` (a crashed or blocked reader) may be taken over, and the reader that lost it ends
+ *   with a `ConsumerBusyError` (`lost` true) and can no longer move the cursor.
  *
  * @example
  * ```ts

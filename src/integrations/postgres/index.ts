@@ -20,3 +20,4 @@ export { ChangeFeed, changeFeed } from './changeFeed.js';
 export { changePosition, compareChangePositions } from './changePosition.js';
 export type { ChangePositionSource } from './changePosition.js';
 export type { ChangeFeedEvent, ChangeFeedOptions, ChangeItem } from './changeFeed.js';
+export { ConsumerBusyError, isConsumerBusyError } from '../../errors/ConsumerBusyError.js';

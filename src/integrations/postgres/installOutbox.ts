@@ -30,6 +30,9 @@ export function outboxSql(options: OutboxOptions = {}): string[] {
   id bigint NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now()
 )`,
+    // The lease that keeps a consumer to one reader (added to older installs too).
+    `ALTER TABLE ${n.cursors} ADD COLUMN IF NOT EXISTS owner text`,
+    `ALTER TABLE ${n.cursors} ADD COLUMN IF NOT EXISTS lease_until timestamptz`,
     // One wake-up per statement that wrote to the outbox, whoever wrote (triggers or the app).
     // NOTIFY is delivered at commit, and identical ones in a transaction are merged.
     `CREATE OR REPLACE FUNCTION ${n.notify}() RETURNS trigger LANGUAGE plpgsql AS $fn$
