@@ -24,9 +24,7 @@
  *
  * {@link runDemo} is the job itself, so spec/e2e/live-demo.spec.ts runs the same code.
  */
-import { resolve } from 'node:path';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Observable } from 'rxjs';
 import {
@@ -47,7 +45,7 @@ import {
   type StageStats,
 } from 'fs-mediator';
 import { prometheusMetrics, serveMetrics, type MetricsServer } from 'fs-mediator/prometheus';
-import { positiveSeconds, UsageError, wholeNumber } from './support/cli.js';
+import { isMain, positiveSeconds, runJobCli, UsageError, wholeNumber } from './support/cli.js';
 import {
   count,
   percent,
@@ -501,73 +499,18 @@ export function parseDemoArgs(
   };
 }
 
-async function main(): Promise<number> {
-  let args: DemoArgs;
-  try {
-    args = parseDemoArgs(process.argv.slice(2), process.env);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`live-demo: ${error.message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-
-  // First Ctrl-C (or SIGTERM): stop cleanly. Second: stop now.
-  const isTTY = process.stdout.isTTY === true;
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (controller.signal.aborted) {
-      process.stdout.write(`\n${signal} again: exiting at once.\n`);
-      process.exit(130);
-    }
-    // On a terminal the line break leaves the progress line (and the echoed ^C) above.
-    process.stdout.write(`${isTTY ? '\n' : ''}${signal}: stopping (again to force)…\n`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  const run = (port: number) =>
-    runDemo({
-      ...(args.items === undefined ? {} : { items: args.items }),
-      ...(args.durationMs === undefined ? {} : { durationMs: args.durationMs }),
-      port,
-      out: process.stdout,
-      isTTY,
-      ...(isTTY ? { columns: process.stdout.columns } : {}),
-      signal: controller.signal,
-    });
-  try {
-    try {
-      await run(args.port ?? 9464);
-    } catch (error) {
-      // The default port is taken (another demo, a real exporter): any free port will do.
-      if (args.port !== undefined || (error as { code?: string }).code !== 'EADDRINUSE')
-        throw error;
-      process.stderr.write('live-demo: port 9464 is in use; serving metrics on a free port.\n');
-      await run(0);
-    }
-    return 0;
-  } catch (error) {
-    if ((error as { code?: string }).code === 'EADDRINUSE') {
-      process.stderr.write(`live-demo: port ${args.port} is in use; try --port 0.\n`);
-      return 1;
-    }
-    process.stderr.write(`live-demo: failed: ${(error as Error).stack ?? String(error)}\n`);
-    return 1;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-}
-
 // Run when executed, not when imported (the e2e spec imports runDemo).
-if (
-  process.argv[1] !== undefined &&
-  import.meta.url === pathToFileURL(resolve(process.argv[1])).href
-) {
-  process.exitCode = await main();
+if (isMain(import.meta.url)) {
+  process.exitCode = await runJobCli({
+    name: 'live-demo',
+    usage: USAGE,
+    defaultPort: 9464,
+    parse: parseDemoArgs,
+    run: (args, io) =>
+      runDemo({
+        ...(args.items === undefined ? {} : { items: args.items }),
+        ...(args.durationMs === undefined ? {} : { durationMs: args.durationMs }),
+        ...io,
+      }),
+  });
 }

@@ -34,9 +34,8 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Subject } from 'rxjs';
 import {
@@ -70,7 +69,7 @@ import {
 } from 'fs-mediator/postgres';
 import { metricsHandler, prometheusMetrics } from 'fs-mediator/prometheus';
 import { serveWebSocket } from 'fs-mediator/websocket';
-import { positiveSeconds, UsageError, wholeNumber } from './support/cli.js';
+import { isMain, positiveSeconds, runJobCli, UsageError, wholeNumber } from './support/cli.js';
 import {
   count,
   ProgressLine,
@@ -822,70 +821,13 @@ export function parseOrdersFeedArgs(
   };
 }
 
-async function main(): Promise<number> {
-  let args: OrdersFeedArgs;
-  try {
-    args = parseOrdersFeedArgs(process.argv.slice(2), process.env);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`orders-feed: ${error.message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  // First Ctrl-C (or SIGTERM): stop cleanly, finishing the open segment. Second: stop now (the
-  // partial segment and the cursor make the next run resume).
-  const isTTY = process.stdout.isTTY === true;
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (controller.signal.aborted) {
-      process.stdout.write(`\n${signal} again: exiting at once.\n`);
-      process.exit(130);
-    }
-    process.stdout.write(`${isTTY ? '\n' : ''}${signal}: stopping (again to force)…\n`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const { help: _help, ...jobOptions } = args;
-  const run = (port: number) =>
-    runOrdersFeed({
-      ...jobOptions,
-      port,
-      out: process.stdout,
-      isTTY,
-      ...(isTTY ? { columns: process.stdout.columns } : {}),
-      signal: controller.signal,
-    });
-  try {
-    try {
-      await run(args.port ?? 9464);
-    } catch (error) {
-      if (args.port !== undefined || (error as { code?: string }).code !== 'EADDRINUSE')
-        throw error;
-      process.stderr.write('orders-feed: port 9464 is in use; serving on a free port.\n');
-      await run(0);
-    }
-    return 0;
-  } catch (error) {
-    if ((error as { code?: string }).code === 'EADDRINUSE') {
-      process.stderr.write(`orders-feed: port ${args.port} is in use; try --port 0.\n`);
-      return 1;
-    }
-    process.stderr.write(`orders-feed: failed: ${(error as Error).stack ?? String(error)}\n`);
-    return 1;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-}
-
 // Run when executed, not when imported (the e2e spec imports runOrdersFeed).
-if (
-  process.argv[1] !== undefined &&
-  import.meta.url === pathToFileURL(resolve(process.argv[1])).href
-) {
-  process.exitCode = await main();
+if (isMain(import.meta.url)) {
+  process.exitCode = await runJobCli({
+    name: 'orders-feed',
+    usage: USAGE,
+    defaultPort: 9464,
+    parse: parseOrdersFeedArgs,
+    run: ({ help: _help, ...jobOptions }, io) => runOrdersFeed({ ...jobOptions, ...io }),
+  });
 }
