@@ -4,7 +4,7 @@
  * once its segment is finished) and a live WebSocket client, /metrics shows the sinks, and a second
  * run goes on where the first stopped. Real timers and sockets; a run takes a few seconds.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -161,6 +161,51 @@ describe('runOrdersFeed (npm start)', () => {
     expect(summary.written).toBeGreaterThanOrEqual(summary.exported);
     expect(out.text()).toContain('summary (interrupted)');
   }, 60_000);
+
+  // The two states a kill -9 can leave that the cursor does not cover (a review found the first
+  // version writing those rows twice): the next run must export every change exactly once.
+  describe('after a crash', () => {
+    const quiet = { write: () => true };
+    const positionsOf = async (workDir: string) =>
+      (await exportedRows(join(workDir, 'export'))).map((r) => r.position);
+
+    it('between a segment rename and its ack, does not write that segment again', async () => {
+      const workDir = await freshWorkDir();
+      const common = { rate: 2_000, port: 0, workDir, database, out: quiet, isTTY: false };
+      expect((await runOrdersFeed({ ...common, items: 300 })).segments).toHaveLength(1);
+      // Killed right after rename(….partial → orders-000001.ndjson), before the cursor write.
+      await database.query(`DELETE FROM fs_mediator_demo.outbox_cursors`);
+
+      await runOrdersFeed({ ...common, items: 300 });
+      const positions = await positionsOf(workDir);
+      expect({ rows: positions.length, unique: new Set(positions).size }).toEqual({
+        rows: 600,
+        unique: 600,
+      });
+    }, 60_000);
+
+    it.each([100, 1_000])(
+      'mid-segment, resumes the partial segment; with items %d counted on new rows only',
+      async (items) => {
+        const workDir = await freshWorkDir();
+        const common = { rate: 2_000, port: 0, workDir, database, out: quiet, isTTY: false };
+        await runOrdersFeed({ ...common, items: 300 });
+        // Killed before the segment was finished: it is still partial, the cursor never moved.
+        const segment = join(workDir, 'export', 'orders-000001.ndjson');
+        await rename(segment, `${segment}.partial`);
+        await database.query(`DELETE FROM fs_mediator_demo.outbox_cursors`);
+
+        const second = await runOrdersFeed({ ...common, items });
+        const positions = await positionsOf(workDir);
+        expect({
+          rows: positions.length,
+          unique: new Set(positions).size,
+          exported: second.exported,
+        }).toEqual({ rows: 300 + items, unique: 300 + items, exported: items });
+      },
+      60_000,
+    );
+  });
 });
 
 describe('parseOrdersFeedArgs', () => {
