@@ -579,4 +579,34 @@ describe('serveWebSocket when its own event loop is blocked', () => {
       expect(state.pulled).toBe(total);
     },
   );
+
+  it.each(['dropOldest', 'disconnect'] as const)(
+    "'%s' keeps a lone healthy client that the server itself paused past stallMs mid-stream",
+    async (policy) => {
+      const total = 300;
+      const { state, factory } = probeSource((i) => ({ i, pad: 'x'.repeat(65_536) }), total);
+      const { sink, events } = await serve({
+        streams: { s: factory },
+        policy,
+        clientQueue: 8,
+        stallMs: 50,
+        maxBufferedBytes: 65_536,
+      });
+      const client = await connect(sink.url);
+      client.send({ subscribe: 's' });
+      await until(() => client.data().length >= 20);
+      busyWait(150); // the client is reading; the server cannot serve it for 150 ms
+
+      // Disconnected or not, wait until the stream is over for this client.
+      await until(
+        () =>
+          client.frames.some((f) => f.end === true) ||
+          client.socket.readyState === client.socket.CLOSED,
+      );
+      expect(events.filter((e) => e.type === 'drop' || e.type === 'slowClient')).toEqual([]);
+      expect(seqs(client.data())).toEqual(range(1, total));
+      expect(state.pulled).toBe(total);
+    },
+    15_000,
+  );
 });
