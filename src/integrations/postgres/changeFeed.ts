@@ -393,25 +393,9 @@ RETURNING c.txid::text AS txid, c.id::text AS id`,
         );
       }
       if (this.#ended) return false;
-      await this.#sleep(this.#pollMs);
+      await this.#wait(false); // a busy consumer's name: try again after a poll interval
       if (this.#ended) return false;
     }
-  }
-
-  /** Waits `ms` on the feed's timer, or until the feed ends. */
-  #sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.#wake = () => {
-        this.#wake = undefined;
-        if (this.#pollTimer !== undefined) this.#clearTimeout(this.#pollTimer);
-        this.#pollTimer = undefined;
-        resolve();
-      };
-      this.#pollTimer = this.#setTimeout(() => {
-        this.#pollTimer = undefined;
-        this.#wake?.('poll');
-      }, ms);
-    });
   }
 
   #scheduleRenewal(): void {
@@ -519,13 +503,17 @@ RETURNING 1 AS held`,
     this.#wake?.('notify');
   }
 
-  #wait(): Promise<void> {
+  /**
+   * Waits for a NOTIFY, `pollIntervalMs` or the end of the feed; `report`: emit the `'wake'` event
+   * (after an empty page, not while waiting for a busy consumer's lease).
+   */
+  #wait(report = true): Promise<void> {
     return new Promise<void>((resolve) => {
       this.#wake = (reason) => {
         this.#wake = undefined;
         if (this.#pollTimer !== undefined) this.#clearTimeout(this.#pollTimer);
         this.#pollTimer = undefined;
-        if (reason !== 'end' && this.#channel.observed) {
+        if (report && reason !== 'end' && this.#channel.observed) {
           this.#channel.emit({ type: 'wake', consumer: this.#consumer, reason });
         }
         resolve();
