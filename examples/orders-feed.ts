@@ -304,45 +304,46 @@ class Segmenter {
     await this.#source.return?.();
   }
 
-  /** The next row, or undefined at the end of the stream or when `deadline` passes first. */
+  /**
+   * The next row after the floor, or undefined at the end of the stream or when `deadline`
+   * passes first (the pull then stays pending for the next call).
+   */
   async #take(deadline: number): Promise<EnrichedOrder | undefined> {
     for (;;) {
-      const row = await this.#next(deadline);
-      if (row === undefined || compareChangePositions(row.position, this.floor) > 0) return row;
-      this.onSkipped(row);
-    }
-  }
-
-  async #next(deadline: number): Promise<EnrichedOrder | undefined> {
-    while (this.#index >= this.#rows.length) {
-      if (this.#done) return undefined;
-      this.#pending ??= this.#source.next();
-      const wait = deadline - performance.now();
-      if (wait <= 0 && deadline !== Infinity) return undefined;
-      let result: IteratorResult<EnrichedOrder[]> | undefined;
-      try {
-        result = deadline === Infinity ? await this.#pending : await raceTimer(this.#pending, wait);
-      } catch (error) {
-        // Stopping aborts the pull: the segment ends with what it has, and is finished.
-        if (!this.stopSignal.aborted) throw error;
+      while (this.#index >= this.#rows.length) {
+        if (this.#done) return undefined;
+        this.#pending ??= this.#source.next();
+        const wait = deadline - performance.now();
+        if (wait <= 0 && deadline !== Infinity) return undefined;
+        let result: IteratorResult<EnrichedOrder[]> | undefined;
+        try {
+          result =
+            deadline === Infinity ? await this.#pending : await raceTimer(this.#pending, wait);
+        } catch (error) {
+          // Stopping aborts the pull: the segment ends with what it has, and is finished.
+          if (!this.stopSignal.aborted) throw error;
+          this.#pending = undefined;
+          this.#done = true;
+          return undefined;
+        }
+        if (result === undefined) return undefined; // the deadline
         this.#pending = undefined;
-        this.#done = true;
-        return undefined;
+        if (result.done === true) {
+          this.#done = true;
+          return undefined;
+        }
+        this.#rows = result.value;
+        this.#index = 0;
       }
-      if (result === undefined) return undefined; // the deadline: the pull stays pending
-      this.#pending = undefined;
-      if (result.done === true) {
-        this.#done = true;
-        return undefined;
+      const row = this.#rows[this.#index++]!;
+      if (compareChangePositions(row.position, this.floor) <= 0) {
+        this.onSkipped(row);
+        continue;
       }
-      this.#rows = result.value;
-      this.#index = 0;
+      this.lastPosition = row.position;
+      this.onPulled(row);
+      return row;
     }
-    const row = this.#rows[this.#index++]!;
-    if (compareChangePositions(row.position, this.floor) <= 0) return row; // the caller skips it
-    this.lastPosition = row.position;
-    this.onPulled(row);
-    return row;
   }
 }
 
